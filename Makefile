@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything installs into .venv from the pinned versions in requirements/constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := salesforce-api salesforce-emulator source-salesforce destination-salesforce
+STAMP := $(VENV)/.installed
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: install demo test lint bench soak emulator lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements/constraints.txt requirements/dev.txt $(PYPROJECTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt \
+		$(foreach p,$(PACKAGES),-e ./$(p))
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak --run-soak
+
+emulator: $(STAMP)
+	$(BIN)/salesforce-emulator serve --port 8443 --seed demo
+
+# Re-resolve every dependency and rewrite the pins (run after changing a pyproject dependency).
+lock:
+	rm -rf /tmp/sf-lock-venv && $(PYTHON) -m venv /tmp/sf-lock-venv
+	/tmp/sf-lock-venv/bin/python -m pip install --quiet -r requirements/dev.txt $(foreach p,$(PACKAGES),./$(p))
+	/tmp/sf-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^salesforce-connector-' > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache build */build */*.egg-info
