@@ -41,7 +41,8 @@ emulator: $(STAMP)
 lock:
 	rm -rf /tmp/sf-lock-venv && $(PYTHON) -m venv /tmp/sf-lock-venv
 	/tmp/sf-lock-venv/bin/python -m pip install --quiet -r requirements/dev.txt $(foreach p,$(PACKAGES),./$(p))
-	/tmp/sf-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^salesforce-connector-' > requirements/constraints.txt
+	{ echo '# Pinned versions of every dependency; regenerate with `make lock`.'; \
+	  /tmp/sf-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^salesforce-connector-'; } > requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache build */build */*.egg-info

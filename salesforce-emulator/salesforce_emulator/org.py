@@ -1,0 +1,293 @@
+"""The emulated org: schema, data, sessions, faults, API usage and the platform event bus, behind one object.
+
+Routes reach it as `request.app.state.org`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from salesforce_emulator.dml import ROLLED_BACK, RecordWriter, WriteContext, error, failure
+from salesforce_emulator.faults import FaultRegistry
+from salesforce_emulator.ids import make_id
+from salesforce_emulator.oauth import TokenStore
+from salesforce_emulator.objects import seeded_schema
+from salesforce_emulator.schema import KEY_PREFIXES, FieldDef, ObjectDef, Schema
+from salesforce_emulator.store import Store, q
+from salesforce_emulator.values import FieldError, coerce, coerce_csv, now_text
+
+API_USER = 1  # id counter of admin@example.com, the user every session runs as
+ASSIGNEE = 2  # id counter of the user the assignment rule routes Leads and Cases to
+
+
+@dataclass
+class Config:
+    token_ttl_seconds: float = 7200
+    daily_api_limit: int = 15000
+    api_usage: int = 0
+    query_timeout_rows: int | None = None
+    jwt_public_key: str | None = None
+    rest_page_size: int = 2000
+
+    def update(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if key not in self.__dataclass_fields__:
+                raise ValueError(f"unknown setting {key!r}")
+            setattr(self, key, value)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["jwt_public_key"] = bool(self.jwt_public_key)
+        return data
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, endpoint: str) -> None:
+        with self._lock:
+            self._counts[endpoint] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": sum(self._counts.values()), "by_endpoint": dict(self._counts)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._replay = 0
+
+    def publish(self, name: str, events: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for event in events:
+                self._replay += 1
+                event["ReplayId"] = str(self._replay)
+                self._events.setdefault(name.lower(), []).append(event)
+
+    def read(self, name: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._events.get(name.lower(), []))
+
+    def clear(self, name: str) -> None:
+        with self._lock:
+            self._events.pop(name.lower(), None)
+
+
+class Org:
+    def __init__(self, db_path: str | None = None, config: Config | None = None) -> None:
+        self._tmpdir = None
+        if db_path is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="sf-emulator-")
+            db_path = os.path.join(self._tmpdir.name, "org.db")
+        self.config = config or Config()
+        self.store = Store(db_path)
+        saved = self.store.saved_schema()
+        self.schema: Schema = Schema([ObjectDef.from_json(o) for o in saved]) if saved else seeded_schema()
+        for obj in self.schema.objects:
+            self.store.create_table(obj)
+        self.store.save_schema(self.schema)
+        self.tokens = TokenStore()
+        self.faults = FaultRegistry()
+        self.calls = CallCounter()
+        self.events = EventBus()
+        self.api_user_id = make_id(KEY_PREFIXES["User"], API_USER)
+        self.assignee_id = make_id(KEY_PREFIXES["User"], ASSIGNEE)
+        self.usage_lock = threading.Lock()
+        from salesforce_emulator.query import QueryCursors  # late: the query layer needs the SOQL engine
+
+        self.cursors = QueryCursors(self)
+
+    def close(self) -> None:
+        self.cursors.close_all()
+        self.store.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+
+    # --- the internal contract with the Bulk API and SOQL code -----------------------------------------------------
+
+    def read_connection(self):  # noqa: ANN201 - sqlite3.Connection
+        return self.store.read_connection()
+
+    @property
+    def query_timeout_rows(self) -> int | None:
+        return self.config.query_timeout_rows
+
+    def take_fault(self, kind: str, path: str) -> dict[str, Any] | None:
+        fault = self.faults.take(None, path, {kind})
+        return fault.to_json() if fault else None
+
+    def coerce_csv_value(self, field: FieldDef, text: str) -> Any:
+        return coerce_csv(field, text)
+
+    def dml(
+        self,
+        sobject: str,
+        operation: str,
+        records: list[dict[str, Any]],
+        *,
+        external_id_field: str | None = None,
+        auto_assign: bool = True,
+        all_or_none: bool = False,
+    ) -> list[dict[str, Any]]:
+        """One Collections-shaped result per record, in order; never raises for a per-record failure."""
+        return self.dml_mixed([(sobject, r) for r in records], operation, external_id_field=external_id_field,
+                              auto_assign=auto_assign, all_or_none=all_or_none)
+
+    def dml_mixed(
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        operation: str,
+        *,
+        external_id_field: str | None = None,
+        auto_assign: bool = True,
+        all_or_none: bool = False,
+        raise_multiple: bool = False,
+    ) -> list[dict[str, Any]]:
+        ctx = WriteContext(self.api_user_id, self.assignee_id, auto_assign, now_text())
+        results: list[dict[str, Any]] = []
+        events: list[tuple[str, dict[str, Any]]] = []
+        with self.store.transaction() as conn:
+            for sobject, record in items:
+                obj = self.schema.object(sobject)
+                if obj is None:
+                    results.append(failure("INVALID_TYPE", f"sObject type '{sobject}' is not supported."))
+                    continue
+                if obj.is_event:
+                    results.append(self._event(obj, operation, record, ctx, events))
+                    continue
+                if not obj.queryable:
+                    results.append(failure("INVALID_TYPE", f"sObject type '{sobject}' is not supported."))
+                    continue
+                writer = RecordWriter(self.schema, conn, obj, ctx)
+                new_id = self.store.next_ids(obj, 1)[0] if operation in {"insert", "upsert"} else None
+                conn.execute("SAVEPOINT rec")
+                result = writer.apply(operation, record, external_id_field=external_id_field, new_id=new_id,
+                                      raise_multiple=raise_multiple)
+                conn.execute("RELEASE rec" if result["success"] else "ROLLBACK TO rec")
+                if not result["success"]:
+                    conn.execute("RELEASE rec")
+                results.append(result)
+            if all_or_none and not all(r["success"] for r in results):
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN")  # the transaction() context commits an empty transaction
+                events.clear()
+                results = [
+                    r if not r["success"] else {"success": False, "errors": [dict(ROLLED_BACK)]} for r in results
+                ]
+        for name, event in events:
+            self.events.publish(name, [event])
+        return results
+
+    def _event(self, obj: ObjectDef, operation: str, record: dict[str, Any], ctx: WriteContext,
+               events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        if operation != "insert":
+            return failure("INVALID_OPERATION", f"{operation} is not supported on platform events")
+        event: dict[str, Any] = {}
+        try:
+            for key, value in record.items():
+                if key == "attributes":
+                    continue
+                f = obj.field(key)
+                if f is None:
+                    raise FieldError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [key])
+                if not f.createable:
+                    raise FieldError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {f.name}.",
+                                     [f.name])
+                event[f.name] = coerce(f, value)
+        except FieldError as exc:
+            return failure(exc.status_code, exc.message, exc.fields)
+        event_id = self.store.next_ids(obj, 1)[0]
+        event.update({"EventUuid": str(uuid.uuid4()), "CreatedDate": ctx.now, "CreatedById": ctx.user_id})
+        events.append((obj.name, event))
+        return {"id": event_id, "success": True, "errors": [], "_uuid": event["EventUuid"]}
+
+    # --- schema changes at run time --------------------------------------------------------------------------------
+
+    def add_field(self, sobject: str, spec: dict[str, Any]) -> FieldDef:
+        obj = self._object(sobject)
+        spec = dict(spec)
+        spec.setdefault("custom", spec["name"].endswith("__c"))
+        if spec.get("type") in {"string", "textarea", "email", "phone", "url", "picklist"}:
+            spec.setdefault("length", 255)
+        if spec.get("type") in {"double", "currency", "percent"}:
+            spec.setdefault("precision", 18)
+            spec.setdefault("scale", 2)
+        f = FieldDef(**spec)
+        if obj.field(f.name):
+            raise ValueError(f"{obj.name}.{f.name} exists")
+        if obj.queryable and f.stored:
+            self.store.add_column(obj, f)
+        system = [i for i, existing in enumerate(obj.fields) if existing.name == "OwnerId" or
+                  existing.name == "CreatedDate"]
+        obj.fields.insert(system[0] if system else len(obj.fields), f)
+        obj.reindex()
+        self.store.save_schema(self.schema)
+        self.cursors.close_all()
+        return f
+
+    def remove_field(self, sobject: str, name: str) -> None:
+        obj = self._object(sobject)
+        f = obj.field(name)
+        if f is None:
+            raise KeyError(name)
+        self.cursors.close_all()
+        if obj.queryable and f.stored:
+            self.store.drop_column(obj, f.name)
+        obj.fields.remove(f)
+        obj.reindex()
+        self.store.save_schema(self.schema)
+
+    def add_object(self, spec: dict[str, Any]) -> ObjectDef:
+        from salesforce_emulator.objects import id_fields, name_field, system_fields
+
+        name = spec["name"]
+        if self.schema.object(name):
+            raise ValueError(f"{name} exists")
+        if not name.endswith(("__c", "__e")):
+            raise ValueError("a custom object's name ends with __c (or __e for a platform event)")
+        is_event = name.endswith("__e")
+        prefix = spec.get("key_prefix") or f"a{len(self.schema.objects):02d}"
+        extra = [FieldDef(**{"custom": True, **f}) for f in spec.get("fields", [])]
+        fields = extra if is_event else id_fields() + [name_field(80, nillable=True, defaulted_on_create=True)] + \
+            extra + system_fields()
+        obj = ObjectDef(name, label=spec.get("label", ""), custom=True, queryable=not is_event, is_event=is_event,
+                        key_prefix=prefix, fields=fields)
+        self.schema.add(obj)
+        self.store.create_table(obj)
+        self.store.save_schema(self.schema)
+        return obj
+
+    def _object(self, name: str) -> ObjectDef:
+        obj = self.schema.object(name)
+        if obj is None:
+            raise KeyError(name)
+        return obj
+
+    # --- admin reads -----------------------------------------------------------------------------------------------
+
+    def all_records(self, sobject: str) -> list[dict[str, Any]]:
+        obj = self._object(sobject)
+        cursor = self.store.new_connection()
+        try:
+            cur = cursor.execute(f"SELECT * FROM {q(obj.name)} ORDER BY Id")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur]
+        finally:
+            cursor.close()
+
+    def error_entry(self, code: str, message: str) -> dict[str, Any]:
+        return error(code, message)

@@ -1,0 +1,87 @@
+"""The connector's settings, checked once, with an error that names the setting to fix."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from salesforce_api.errors import ConfigError
+
+from source_salesforce.soql import parse_datetime
+
+API_VERSION = "62.0"
+FORCE_API_CHOICES = ("auto", "rest", "bulk")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    credentials: Mapping[str, Any]
+    start_date: datetime | None = None
+    stream_patterns: tuple[str, ...] = ("*",)
+    api_budget_percent: float | None = None
+    force_api: str = "auto"
+    window: timedelta = timedelta(days=30)
+    lookback: timedelta = timedelta(0)
+    include_purged_deletes: bool = False
+    bulk_threshold: int = 50_000
+
+    def wants(self, object_name: str) -> bool:
+        """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
+        lowered = object_name.lower()
+        return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in self.stream_patterns)
+
+
+def parse_config(config: Mapping[str, Any]) -> SourceConfig:
+    credentials = config.get("credentials")
+    if not isinstance(credentials, Mapping):
+        raise ConfigError("The setting 'credentials' is missing: choose an authentication method.")
+
+    start_date = None
+    if config.get("start_date"):
+        try:
+            start_date = parse_datetime(str(config["start_date"]))
+        except ValueError:
+            raise ConfigError(
+                "The setting 'start_date' must be a date (2024-01-31) or a UTC date-time (2024-01-31T00:00:00Z)."
+            ) from None
+
+    patterns = config.get("streams") or ["*"]
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not all(isinstance(p, str) and p.strip() for p in patterns):
+        raise ConfigError("The setting 'streams' must be a list of object name patterns such as 'Account' or '*__c'.")
+
+    budget = config.get("api_budget_percent")
+    if budget is not None and not (0 < float(budget) <= 100):
+        raise ConfigError("The setting 'api_budget_percent' must be between 0 (exclusive) and 100.")
+
+    force_api = config.get("force_api", "auto")
+    if force_api not in FORCE_API_CHOICES:
+        raise ConfigError(f"The setting 'force_api' must be one of {', '.join(FORCE_API_CHOICES)}.")
+
+    window_days = config.get("window_days", 30)
+    if not isinstance(window_days, int | float) or window_days <= 0:
+        raise ConfigError("The setting 'window_days' must be a positive number of days.")
+
+    lookback_seconds = config.get("lookback_seconds", 0)
+    if not isinstance(lookback_seconds, int | float) or lookback_seconds < 0:
+        raise ConfigError("The setting 'lookback_seconds' must be zero or a positive number of seconds.")
+
+    threshold = config.get("bulk_threshold", 50_000)
+    if not isinstance(threshold, int) or threshold < 0:
+        raise ConfigError("The setting 'bulk_threshold' must be zero or a positive number of records.")
+
+    return SourceConfig(
+        credentials=credentials,
+        start_date=start_date,
+        stream_patterns=tuple(p.strip() for p in patterns),
+        api_budget_percent=float(budget) if budget is not None else None,
+        force_api=force_api,
+        window=timedelta(days=window_days),
+        lookback=timedelta(seconds=lookback_seconds),
+        include_purged_deletes=bool(config.get("include_purged_deletes", False)),
+        bulk_threshold=threshold,
+    )

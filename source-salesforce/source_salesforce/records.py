@@ -1,0 +1,141 @@
+"""Give a record the same shape whichever API served it.
+
+REST returns typed JSON, Bulk returns CSV strings. Both become: the selected fields only, values typed by the
+schema, empty -> null (but the text "NA" stays "NA"), datetimes as Salesforce writes them in JSON
+(`2024-01-31T12:00:00.000+0000`), and compound fields (address, location) assembled from their components, because
+Bulk cannot select compound fields. Converters are computed once per stream so the per-record work stays small.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from source_salesforce.schema import COMPOUND_TYPES, ObjectSchema
+
+Converter = Callable[[str], Any]
+
+
+def _boolean(text: str) -> bool:
+    return text.lower() == "true"
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
+
+
+def _datetime(text: str) -> str:
+    # Bulk writes 2024-01-31T12:00:00.000Z, REST 2024-01-31T12:00:00.000+0000: keep the REST form.
+    return text[:-1] + "+0000" if text.endswith("Z") else text
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+_CSV_CONVERTERS: dict[str, Converter] = {
+    "boolean": _boolean,
+    "int": _integer,
+    "long": _integer,
+    "double": float,
+    "currency": float,
+    "percent": float,
+    "datetime": _datetime,
+    "complexvalue": _json,
+    "json": _json,
+}
+
+
+def _rest_number(value: Any) -> Any:
+    return float(value) if type(value) is int else value
+
+
+def _rest_integer(value: Any) -> Any:
+    return int(value) if type(value) is float else value
+
+
+def _rest_text(value: Any) -> Any:
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _rest_datetime(value: Any) -> Any:
+    return _datetime(value) if isinstance(value, str) else value
+
+
+_REST_FIXERS: dict[str, Callable[[Any], Any]] = {
+    "double": _rest_number,
+    "currency": _rest_number,
+    "percent": _rest_number,
+    "int": _rest_integer,
+    "long": _rest_integer,
+    "anyType": _rest_text,
+    "datetime": _rest_datetime,
+}
+
+
+class RecordShaper:
+    """Query columns for a set of wanted fields, and the functions that turn REST / Bulk rows into records."""
+
+    def __init__(self, schema: ObjectSchema, wanted: Iterable[str]):
+        wanted_set = set(wanted)
+        self.output_fields: list[str] = []
+        compounds: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        columns: list[str] = []
+        for name, info in schema.fields.items():
+            if name not in wanted_set:
+                continue
+            if info.type in COMPOUND_TYPES:
+                parts = schema.compounds.get(name, ())
+                if parts:  # without known components the value cannot be built the same way from both APIs
+                    compounds.append((name, parts))
+                    self.output_fields.append(name)
+                continue
+            columns.append(name)
+            self.output_fields.append(name)
+        hidden: list[str] = []
+        for _, parts in compounds:
+            for component, _key in parts:
+                if component not in columns:
+                    columns.append(component)
+                    hidden.append(component)
+        self.columns = columns
+        self._compounds = compounds
+        self._hidden = hidden
+        self._csv = [(name, _CSV_CONVERTERS.get(schema.fields[name].type)) for name in columns]
+        types = {name: schema.fields[name].type for name in columns}
+        self._rest_fixers = [(name, _REST_FIXERS[types[name]]) for name in columns if types[name] in _REST_FIXERS]
+
+    def _finish(self, record: dict[str, Any]) -> dict[str, Any]:
+        for name, parts in self._compounds:
+            value = {key: record.get(component) for component, key in parts}
+            record[name] = value if any(v is not None for v in value.values()) else None
+        for name in self._hidden:
+            del record[name]
+        return record
+
+    def from_rest(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        shaped = {name: record.get(name) for name in self.columns}
+        for name, fix in self._rest_fixers:
+            value = shaped[name]
+            if value is not None:
+                shaped[name] = fix(value)
+        return self._finish(shaped) if self._compounds else shaped
+
+    def from_csv(self, row: Mapping[str, str]) -> dict[str, Any]:
+        shaped: dict[str, Any] = {}
+        for name, convert in self._csv:
+            text = row.get(name)
+            if not text:
+                shaped[name] = None
+            elif convert is None:
+                shaped[name] = text
+            else:
+                shaped[name] = convert(text)
+        return self._finish(shaped) if self._compounds else shaped

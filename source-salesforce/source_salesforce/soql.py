@@ -1,0 +1,114 @@
+"""SOQL text: identifier checks, literal formatting, keyset conditions and time windows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
+class SoqlError(ValueError):
+    """A value that cannot be placed in a query safely."""
+
+
+def identifier(name: str) -> str:
+    """An object or field name, checked so that no text from outside can change the query's meaning."""
+    if not _IDENTIFIER.match(name):
+        raise SoqlError(f"{name!r} is not a valid Salesforce object or field name")
+    return name
+
+
+def id_literal(record_id: str) -> str:
+    if not _RECORD_ID.match(record_id):
+        raise SoqlError(f"{record_id!r} is not a Salesforce record id")
+    return f"'{record_id}'"
+
+
+def string_literal(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{escaped}'"
+
+
+def parse_datetime(text: str) -> datetime:
+    """Salesforce (`...000+0000`), ISO 8601 (`Z`, `+00:00`) or a bare date (midnight UTC) -> aware UTC datetime."""
+    value = text.strip()
+    if len(value) == 10:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    elif len(value) >= 5 and value[-5] in "+-" and value[-4:].isdigit():
+        value = f"{value[:-2]}:{value[-2:]}"  # +0000 -> +00:00
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    """The one text form used in queries and in state: UTC with milliseconds, e.g. 2024-01-31T12:00:00.000Z."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def truncate_to_millis(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a cursor-ordered read stands: every record before (cursor, last_id) has been delivered.
+
+    With `last_id` empty, every record with cursor < `cursor` has been delivered and none at `cursor` itself.
+    """
+
+    cursor: datetime
+    last_id: str = ""
+
+
+def after_position(cursor_field: str, position: Position) -> str:
+    """The condition selecting records strictly after `position` in (cursor, Id) order."""
+    field = identifier(cursor_field)
+    literal = format_datetime(position.cursor)
+    if not position.last_id:
+        return f"{field} >= {literal}"
+    return f"({field} > {literal} OR ({field} = {literal} AND Id > {id_literal(position.last_id)}))"
+
+
+def before(cursor_field: str, end: datetime) -> str:
+    return f"{identifier(cursor_field)} < {format_datetime(end)}"
+
+
+def select(
+    sobject: str,
+    fields: Sequence[str],
+    where: Sequence[str] = (),
+    order_by: Sequence[str] = (),
+    limit: int | None = None,
+) -> str:
+    parts = [f"SELECT {','.join(identifier(f) for f in fields)} FROM {identifier(sobject)}"]
+    if where:
+        parts.append("WHERE " + " AND ".join(where))
+    if order_by:
+        parts.append("ORDER BY " + ",".join(f"{identifier(f)} ASC" for f in order_by))
+    if limit is not None:
+        parts.append(f"LIMIT {int(limit)}")
+    return " ".join(parts)
+
+
+def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """Consecutive half-open [lower, upper) windows covering [start, end), each at most `size` long."""
+    if size <= timedelta(0):
+        raise ValueError("window size must be positive")
+    lower = start
+    while lower < end:
+        upper = min(lower + size, end)
+        yield lower, upper
+        lower = upper
+
+
+def midpoint(start: datetime, end: datetime) -> datetime:
+    return truncate_to_millis(start + (end - start) / 2)

@@ -1,0 +1,412 @@
+"""One Salesforce object as an Airbyte stream: REST and Bulk readers, windows, checkpoints and state.
+
+State (per stream):
+- incremental: {"cursor_field": "SystemModstamp", "cursor": "2024-01-31T12:00:00.000Z", "last_id": "001..."}: every
+  record before (cursor, last_id) in (cursor, Id) order has been delivered; an empty last_id means every record with
+  a cursor before `cursor`.
+- full refresh: {"last_id": "001..."} while reading (records are read in Id order), then
+  {"__ab_full_refresh_sync_complete": true}, after which the next sync starts over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    ConfiguredAirbyteStream,
+    FailureType,
+    SyncMode,
+    Type,
+)
+from airbyte_cdk.sources.streams import CheckpointMixin, Stream
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from salesforce_api import BulkClient, RestClient, SalesforceSession
+from salesforce_api.airbyte import traced_exception
+from salesforce_api.bulk import BulkNotSupportedError
+from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededError, SalesforceError
+
+from source_salesforce import soql
+from source_salesforce.config import SourceConfig
+from source_salesforce.records import RecordShaper
+from source_salesforce.schema import ObjectSchema
+from source_salesforce.soql import Position
+
+logger = logging.getLogger("airbyte")
+
+FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
+MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
+PROGRESS_EVERY_SECONDS = 30.0
+PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
+
+
+@dataclass
+class ReadContext:
+    """What every stream of one command shares: the clients, the settings, and whether the API budget ran out."""
+
+    session: SalesforceSession
+    rest: RestClient
+    bulk: BulkClient
+    config: SourceConfig
+    stopped_streams: set[str] = field(default_factory=set)
+    quota_message: str | None = None
+
+
+class _Progress:
+    def __init__(self, stream: str, session: SalesforceSession):
+        self._stream, self._session = stream, session
+        self._start = self._last = time.monotonic()
+        self._calls_at_start = session.calls
+        self.records = 0
+
+    def add(self, count: int) -> None:
+        self.records += count
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY_SECONDS:
+            self._last = now
+            self.log("progress")
+
+    def log(self, what: str) -> None:
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        logger.info(
+            "%s %s: %d records, %.0f records/s, %d API calls",
+            self._stream,
+            what,
+            self.records,
+            self.records / elapsed,
+            self._session.calls - self._calls_at_start,
+        )
+
+
+class SalesforceStream(Stream, CheckpointMixin):
+    """Reads one object. Records go out as ready-made RECORD messages to keep per-record work small."""
+
+    source_defined_cursor = False
+
+    def __init__(self, schema: ObjectSchema, context: ReadContext | None):
+        self._schema = schema
+        self._context = context
+        self._state: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self._schema.name
+
+    @property
+    def primary_key(self) -> str | None:
+        return self._schema.primary_key
+
+    @property
+    def cursor_field(self) -> str | list[str]:
+        return self._schema.default_cursor or []
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        return self._state
+
+    @state.setter
+    def state(self, value: Mapping[str, Any]) -> None:
+        self._state = dict(value or {})
+
+    def get_json_schema(self) -> Mapping[str, Any]:
+        return self._schema.json_schema
+
+    def as_airbyte_stream(self):  # noqa: ANN201 - the CDK's AirbyteStream
+        stream = super().as_airbyte_stream()
+        stream.is_resumable = self.primary_key is not None or bool(self.cursor_field)
+        return stream
+
+    def read_records(self, sync_mode: SyncMode, cursor_field=None, stream_slice=None, stream_state=None):  # noqa: ANN001, ANN201
+        raise NotImplementedError("SalesforceStream is read through read()")
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def read(  # type: ignore[override]
+        self,
+        configured_stream: ConfiguredAirbyteStream,
+        logger: logging.Logger,
+        slice_logger: Any,
+        stream_state: MutableMapping[str, Any],
+        state_manager: Any,
+        internal_config: Any,
+    ) -> Iterable[AirbyteMessage]:
+        context = self._require_context()
+        if context.quota_message:
+            context.stopped_streams.add(self.name)
+            logger.warning("%s skipped: %s", self.name, context.quota_message)
+            return
+        self._state_manager = state_manager
+        incremental = configured_stream.sync_mode == SyncMode.incremental
+        cursor = self._choose_cursor(configured_stream) if incremental else None
+        shaper = self._shaper(configured_stream, cursor)
+        progress = _Progress(self.name, context.session)
+        try:
+            if incremental and cursor:
+                yield from self._read_incremental(cursor, shaper, progress)
+            else:
+                yield from self._read_full_refresh(shaper, progress)
+        except QuotaExceededError as exc:
+            context.stopped_streams.add(self.name)
+            context.quota_message = _quota_message(exc, context)
+            logger.warning("%s stopped: %s", self.name, context.quota_message)
+            yield self._state_message()
+            return
+        except SalesforceError as exc:
+            raise traced_exception(exc) from exc
+        progress.log("done")
+
+    def _require_context(self) -> ReadContext:
+        if self._context is None:
+            raise RuntimeError("stream built without a read context")
+        return self._context
+
+    def _choose_cursor(self, configured_stream: ConfiguredAirbyteStream) -> str | None:
+        allowed = self._schema.cursor_fields
+        chosen = configured_stream.cursor_field[0] if configured_stream.cursor_field else self._schema.default_cursor
+        if chosen is None:
+            return None
+        if chosen not in allowed:
+            raise AirbyteTracedException(
+                message=(
+                    f"The cursor field '{chosen}' of stream {self.name} cannot be used: choose one of "
+                    f"{', '.join(allowed) or '(none: use full refresh)'}."
+                ),
+                failure_type=FailureType.config_error,
+            )
+        return chosen
+
+    def _shaper(self, configured_stream: ConfiguredAirbyteStream, cursor: str | None) -> RecordShaper:
+        wanted = set((configured_stream.stream.json_schema or {}).get("properties", {}) or self._schema.fields)
+        missing = sorted(wanted - set(self._schema.fields))
+        if missing:
+            logger.warning(
+                "%s: fields no longer in Salesforce are left out of this sync: %s. Refresh the schema to drop them.",
+                self.name,
+                ", ".join(missing),
+            )
+        wanted |= {name for name in ("Id", cursor) if name and name in self._schema.fields}
+        return RecordShaper(self._schema, wanted)
+
+    # -- messages and state --------------------------------------------------------------------------------------
+
+    def _records(self, rows: Iterable[dict[str, Any]]) -> Iterator[AirbyteMessage]:
+        name = self.name
+        emitted_at = int(time.time() * 1000)
+        for data in rows:
+            yield AirbyteMessage(
+                type=Type.RECORD, record=AirbyteRecordMessage(stream=name, data=data, emitted_at=emitted_at)
+            )
+
+    def _state_message(self) -> AirbyteMessage:
+        self._state_manager.update_state_for_stream(self.name, self.namespace, self._state)
+        return self._state_manager.create_state_message(self.name, self.namespace)
+
+    def _set_position(self, cursor_field: str, position: Position) -> AirbyteMessage:
+        self._state = {
+            "cursor_field": cursor_field,
+            "cursor": soql.format_datetime(position.cursor),
+            "last_id": position.last_id,
+        }
+        return self._state_message()
+
+    def _start_position(self, cursor: str) -> Position | None:
+        config = self._require_context().config
+        saved = self._state
+        if saved.get("cursor") and saved.get("cursor_field", cursor) == cursor:
+            position = Position(soql.parse_datetime(saved["cursor"]), saved.get("last_id") or "")
+            if config.lookback:
+                position = Position(position.cursor - config.lookback)
+            return position
+        if saved.get("cursor"):
+            logger.warning(
+                "%s: the saved state is for cursor %s, not %s; reading from the start date.",
+                self.name,
+                saved.get("cursor_field"),
+                cursor,
+            )
+        return Position(config.start_date) if config.start_date else None
+
+    # -- incremental ---------------------------------------------------------------------------------------------
+
+    def _read_incremental(self, cursor: str, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
+        context = self._require_context()
+        end = soql.truncate_to_millis(datetime.now(UTC))
+        start = self._start_position(cursor)
+        if start is not None and start.cursor >= end:
+            yield self._state_message() if self._state else self._set_position(cursor, start)
+            return
+        api = self._api()
+        if api == "bulk":
+            yield from self._bulk_range(cursor, start, end, shaper, progress)
+        else:
+            yield from self._rest_range(cursor, start, end, shaper, progress, auto=api == "auto")
+        if context.config.include_purged_deletes:
+            yield from self._purged_deletes(cursor, start, end)
+
+    def _api(self) -> str:
+        wanted = self._require_context().config.force_api
+        if self._schema.has_base64 and wanted != "rest":
+            return "rest"  # Bulk cannot select base64 fields
+        return wanted
+
+    def _cursor_query(self, cursor: str, shaper: RecordShaper, lower: Position | None, upper: datetime) -> str:
+        where = [soql.after_position(cursor, lower)] if lower else []
+        where.append(soql.before(cursor, upper))
+        return soql.select(self.name, shaper.columns, where, order_by=(cursor, "Id"))
+
+    def _rest_range(
+        self,
+        cursor: str,
+        lower: Position | None,
+        upper: datetime,
+        shaper: RecordShaper,
+        progress: _Progress,
+        auto: bool = False,
+    ) -> Iterator[AirbyteMessage]:
+        """Read [lower, upper) in (cursor, Id) order, checkpointing after every page; split it on QUERY_TIMEOUT."""
+        context = self._require_context()
+        position = lower
+        try:
+            pages = context.rest.query_pages(self._cursor_query(cursor, shaper, lower, upper), include_deleted=True)
+            for page in pages:
+                if auto:
+                    auto = False
+                    if page.total_size > context.config.bulk_threshold and page.records:
+                        first = Position(soql.parse_datetime(page.records[0][cursor]))
+                        logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
+                        yield from self._bulk_range(cursor, lower or first, upper, shaper, progress)
+                        return
+                records = page.records
+                if not records:
+                    continue
+                yield from self._records(map(shaper.from_rest, records))
+                progress.add(len(records))
+                last = records[-1]
+                position = Position(soql.parse_datetime(last[cursor]), last["Id"])
+                yield self._set_position(cursor, position)
+        except QueryTimeoutError:
+            low = position.cursor if position else self._min_cursor(cursor, upper)
+            if low is None:
+                raise
+            if upper - low <= MIN_SPLIT:
+                raise
+            middle = soql.midpoint(low, upper)
+            logger.info("%s: query timed out; splitting [%s, %s) at %s", self.name, low, upper, middle)
+            yield from self._rest_range(cursor, position or Position(low), middle, shaper, progress)
+            yield from self._rest_range(cursor, Position(middle), upper, shaper, progress)
+            return
+        yield self._set_position(cursor, Position(upper))
+
+    def _min_cursor(self, cursor: str, upper: datetime) -> datetime | None:
+        query = soql.select(self.name, [cursor], [soql.before(cursor, upper)], order_by=(cursor,), limit=1)
+        for record in self._require_context().rest.query(query, include_deleted=True):
+            return soql.parse_datetime(record[cursor])
+        return None
+
+    def _bulk_range(
+        self, cursor: str, lower: Position | None, upper: datetime, shaper: RecordShaper, progress: _Progress
+    ) -> Iterator[AirbyteMessage]:
+        """Read [lower, upper) in Bulk jobs of one window each; state is saved when a window is complete."""
+        context = self._require_context()
+        low = lower.cursor if lower else self._min_cursor(cursor, upper)
+        if low is None:
+            yield self._set_position(cursor, Position(upper))
+            return
+        for window_start, window_end in soql.windows(low, upper, context.config.window):
+            window_lower = lower if lower and window_start == lower.cursor else Position(window_start)
+            query = self._cursor_query(cursor, shaper, window_lower, window_end)
+            try:
+                result = context.bulk.query(query, include_deleted=True)
+                rows = result.rows()
+                count = 0
+                for message in self._records(map(shaper.from_csv, rows)):
+                    yield message
+                    count += 1
+                    if count % 10_000 == 0:
+                        progress.add(10_000)
+                progress.add(count % 10_000)
+            except BulkNotSupportedError as exc:
+                logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
+                yield from self._rest_range(cursor, window_lower, upper, shaper, progress)
+                return
+            yield self._set_position(cursor, Position(window_end))
+
+    def _purged_deletes(self, cursor: str, start: Position | None, end: datetime) -> Iterator[AirbyteMessage]:
+        earliest = end - timedelta(days=PURGED_DELETES_DAYS)
+        begin = max(start.cursor, earliest) if start else earliest
+        try:
+            answer = self._require_context().rest.deleted(self.name, begin, end)
+        except ApiError as exc:
+            logger.warning("%s: purged deletes are not available (%s)", self.name, exc)
+            return
+        rows = [
+            {"Id": item["id"], "IsDeleted": True, cursor: _salesforce_datetime(item.get("deletedDate"))}
+            for item in answer.get("deletedRecords", [])
+        ]
+        yield from self._records(rows)
+
+    # -- full refresh --------------------------------------------------------------------------------------------
+
+    def _read_full_refresh(self, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
+        context = self._require_context()
+        last_id = "" if self._state.get(FULL_REFRESH_DONE) else str(self._state.get("last_id") or "")
+        keyed = self.primary_key == "Id"
+        where = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
+        query = soql.select(self.name, shaper.columns, where, order_by=("Id",) if keyed else ())
+        api = self._api()
+        if api != "bulk":
+            pages = context.rest.query_pages(query, include_deleted=True)
+            for page in pages:
+                if api == "auto" and page.total_size > context.config.bulk_threshold:
+                    logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
+                    api = "bulk"
+                    break
+                api = "rest"
+                if not page.records:
+                    continue
+                yield from self._records(map(shaper.from_rest, page.records))
+                progress.add(len(page.records))
+                if keyed:
+                    self._state = {"last_id": page.records[-1]["Id"]}
+                    yield self._state_message()
+        if api == "bulk":
+            try:
+                result = context.bulk.query(query, include_deleted=True)
+                count = 0
+                for message in self._records(map(shaper.from_csv, result.rows())):
+                    yield message
+                    count += 1
+                progress.add(count)
+            except BulkNotSupportedError as exc:
+                logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
+                for page in context.rest.query_pages(query, include_deleted=True):
+                    yield from self._records(map(shaper.from_rest, page.records))
+                    progress.add(len(page.records))
+                    if keyed and page.records:
+                        self._state = {"last_id": page.records[-1]["Id"]}
+                        yield self._state_message()
+        self._state = {FULL_REFRESH_DONE: True}
+        yield self._state_message()
+
+
+def _salesforce_datetime(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return soql.format_datetime(soql.parse_datetime(value))[:-1] + "+0000"
+
+
+def _quota_message(exc: Exception, context: ReadContext) -> str:
+    usage = context.session.usage
+    used = f" (API use {usage.used}/{usage.limit})" if usage else ""
+    if isinstance(exc, QuotaExceededError) and getattr(exc, "budget", False):
+        return (
+            f"the API budget of {context.config.api_budget_percent:g}% of the daily limit is reached{used}; "
+            "the sync stopped with its state saved and resumes from there next time"
+        )
+    return f"the org's daily API limit is reached{used}; the sync stopped with its state saved"

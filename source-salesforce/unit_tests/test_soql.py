@@ -1,0 +1,56 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from source_salesforce import soql
+from source_salesforce.soql import Position
+
+
+def test_identifier_rejects_injection():
+    assert soql.identifier("Foo__c") == "Foo__c"
+    for bad in ("Id, Name", "Id FROM User--", "1abc", "", "Name'"):
+        with pytest.raises(soql.SoqlError):
+            soql.identifier(bad)
+
+
+def test_id_and_string_literals():
+    assert soql.id_literal("001000000000001AAA") == "'001000000000001AAA'"
+    with pytest.raises(soql.SoqlError):
+        soql.id_literal("001' OR Id != '")
+    assert soql.string_literal("O'Brien\\x") == "'O\\'Brien\\\\x'"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-01-31T12:00:00.000+0000", "2024-01-31T12:00:00Z", "2024-01-31T13:00:00+01:00", "2024-01-31T12:00:00"],
+)
+def test_parse_datetime_formats(text):
+    assert soql.parse_datetime(text) == datetime(2024, 1, 31, 12, tzinfo=UTC)
+
+
+def test_parse_date_is_midnight_utc_and_format_keeps_millis():
+    assert soql.parse_datetime("2024-01-31") == datetime(2024, 1, 31, tzinfo=UTC)
+    moment = datetime(2024, 1, 31, 12, 0, 0, 123456, tzinfo=UTC)
+    assert soql.format_datetime(moment) == "2024-01-31T12:00:00.123Z"
+    assert soql.parse_datetime(soql.format_datetime(moment)) == soql.truncate_to_millis(moment)
+
+
+def test_keyset_conditions_and_select():
+    moment = datetime(2024, 1, 31, tzinfo=UTC)
+    assert soql.after_position("SystemModstamp", Position(moment)) == "SystemModstamp >= 2024-01-31T00:00:00.000Z"
+    assert soql.after_position("SystemModstamp", Position(moment, "001000000000001AAA")) == (
+        "(SystemModstamp > 2024-01-31T00:00:00.000Z OR "
+        "(SystemModstamp = 2024-01-31T00:00:00.000Z AND Id > '001000000000001AAA'))"
+    )
+    query = soql.select("Account", ["Id", "Name"], ["Id > 'x'"], order_by=["SystemModstamp", "Id"], limit=5)
+    assert query == "SELECT Id,Name FROM Account WHERE Id > 'x' ORDER BY SystemModstamp ASC,Id ASC LIMIT 5"
+
+
+def test_windows_cover_range_without_gaps():
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=65)
+    parts = list(soql.windows(start, end, timedelta(days=30)))
+    assert parts[0][0] == start and parts[-1][1] == end
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert len(parts) == 3
+    assert list(soql.windows(end, end, timedelta(days=1))) == []
+    assert soql.midpoint(start, start + timedelta(seconds=3)) == start + timedelta(seconds=1.5)
