@@ -220,7 +220,7 @@ def parse(text: str, *, today: dt.date | None = None) -> SoqlQuery:
     except UnexpectedCharacters as exc:
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "<EOF>"
         detail = (
-            "line {}:{} no viable alternative at character '{}'".format(exc.line, exc.column - 1, char)
+            f"line {exc.line}:{exc.column - 1} no viable alternative at character '{char}'"
             if char != "'"
             else "unterminated string literal"
         )

@@ -1,0 +1,511 @@
+"""SoqlQuery + schema -> QueryPlan: resolves names (canonical case, relationship joins), type-checks filter values,
+and writes the SQLite SQL. Values only ever reach SQLite as bound parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import literals, rows
+from .errors import (
+    INVALID_FIELD,
+    INVALID_TYPE,
+    MALFORMED_QUERY,
+    Position,
+    SoqlError,
+    located_error,
+    no_such_column,
+    no_such_relationship,
+    unsupported_object,
+)
+from .ids import to_18
+from .parser import parse
+from .plan import QueryPlan
+from .query import (
+    And,
+    Comparison,
+    Condition,
+    DateRange,
+    FieldPath,
+    Includes,
+    InList,
+    Literal,
+    Not,
+    Or,
+    SoqlQuery,
+    SubQuery,
+    Value,
+)
+from .schema import FieldInfo, ObjectInfo, SchemaInfo
+
+COMPOUND_TYPES = frozenset({"address", "location"})
+# Text compared the way Salesforce does: case-insensitively.
+TEXT_TYPES = frozenset(
+    {"string", "textarea", "picklist", "multipicklist", "combobox", "email", "phone", "url", "encryptedstring"}
+)
+ID_TYPES = frozenset({"id", "reference"})
+STRING_LIKE_TYPES = TEXT_TYPES | ID_TYPES | {"anyType", "base64", "time"}
+# The type name Salesforce puts in "must be of type X" messages.
+_TYPE_LABEL = {"int": "integer", "long": "long", "double": "double", "currency": "double", "percent": "double",
+               "boolean": "boolean", "date": "date", "datetime": "dateTime"}  # fmt: skip
+# Compound sub-field keys, longest first so BillingCountryCode is countryCode, not country.
+_ADDRESS_KEYS = ("geocodeAccuracy", "postalCode", "countryCode", "stateCode", "street", "city", "state", "country",
+                 "latitude", "longitude")  # fmt: skip
+_BASE_KEYS = {"address": ("city", "country", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state",
+                          "street"), "location": ("latitude", "longitude")}  # fmt: skip
+
+BULK_COMPOUND = "Selecting compound data not supported in Bulk Query"
+BULK_SUBQUERY = "Aggregate Relationship not supported in Bulk Query"
+BULK_COUNT = "Aggregate queries are not supported in Bulk Query"
+BULK_OFFSET = "OFFSET is not supported in Bulk Query"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class _Join:
+    alias: str
+    object: ObjectInfo
+    on: str  # the LEFT JOIN condition
+    parent_key: tuple[str, ...]  # the join this one hangs from (() for the root)
+
+
+@dataclass
+class _Resolved:
+    alias: str
+    field: FieldInfo
+    relationships: tuple[str, ...]  # canonical relationship names walked
+    join_key: tuple[str, ...]  # lower-cased relationship path, the key of the join holding the field
+    objects: tuple[ObjectInfo, ...]  # the object at each step, root first
+
+    @property
+    def column(self) -> str:
+        return f"{self.alias}.{quote(self.field.name)}"
+
+    @property
+    def path(self) -> str:
+        return ".".join((*self.relationships, self.field.name))
+
+
+@dataclass
+class _Sql:
+    """Select expressions and their bound parameters, in order."""
+
+    columns: list[str] = field(default_factory=list)
+
+    def add(self, expression: str) -> int:
+        self.columns.append(expression)
+        return len(self.columns) - 1
+
+
+class _Compiler:
+    def __init__(self, query: SoqlQuery, schema: SchemaInfo, include_deleted: bool) -> None:
+        self.query = query
+        self.schema = schema
+        self.include_deleted = include_deleted
+        self.root = self._root_object()
+        self.joins: dict[tuple[str, ...], _Join] = {}
+        self._relationships: dict[int, dict[str, tuple[FieldInfo, ObjectInfo]]] = {}
+        self._alias = (query.alias or "").lower()
+
+    # --- errors ----------------------------------------------------------------------------------------------------
+
+    def error(self, code: str, position: Position | None, detail: str) -> SoqlError:
+        return located_error(code, self.query.text, position, detail)
+
+    # --- names -----------------------------------------------------------------------------------------------------
+
+    def _root_object(self) -> ObjectInfo:
+        info = self.schema.object(self.query.object_name)
+        if info is None or not info.queryable:
+            raise self.error(INVALID_TYPE, self.query.object_position, unsupported_object(self.query.object_name))
+        return info
+
+    def _relationship_map(self, info: ObjectInfo) -> dict[str, tuple[FieldInfo, ObjectInfo]]:
+        known = self._relationships.get(id(info))
+        if known is None:
+            known = {}
+            for candidate in info.fields:
+                if not candidate.relationship_name or not candidate.reference_to:
+                    continue
+                # A polymorphic reference (Owner -> Group, User) joins the first target this org can query.
+                targets = (self.schema.object(name) for name in candidate.reference_to)
+                target = next((t for t in targets if t is not None and t.queryable), None)
+                if target is not None:
+                    known[candidate.relationship_name.lower()] = (candidate, target)
+            self._relationships[id(info)] = known
+        return known
+
+    def resolve(self, path: FieldPath) -> _Resolved:
+        parts = path.parts
+        if len(parts) > 1 and parts[0].lower() == self._alias:
+            parts = parts[1:]
+        current = self.root
+        alias = "t0"
+        key: tuple[str, ...] = ()
+        names: list[str] = []
+        objects = [current]
+        for part in parts[:-1]:
+            found = self._relationship_map(current).get(part.lower())
+            if found is None:
+                raise self.error(INVALID_FIELD, path.position, no_such_relationship(part))
+            reference, target = found
+            parent_key = key
+            key = (*key, part.lower())
+            join = self.joins.get(key)
+            if join is None:
+                join = _Join(
+                    f"t{len(self.joins) + 1}",
+                    target,
+                    f'{{alias}}."Id" = {alias}.{quote(reference.name)}',
+                    parent_key,
+                )
+                join.on = join.on.format(alias=join.alias)
+                self.joins[key] = join
+            alias = join.alias
+            current = target
+            names.append(reference.relationship_name or part)
+            objects.append(current)
+        resolved = current.field(parts[-1])
+        if resolved is None:
+            raise self.error(INVALID_FIELD, path.position, no_such_column(parts[-1], current.name))
+        return _Resolved(alias, resolved, tuple(names), key, tuple(objects))
+
+    def join_sql(self, keys: set[tuple[str, ...]]) -> str:
+        needed: set[tuple[str, ...]] = set()
+        for key in keys:
+            while key:  # a join needs every join it hangs from
+                needed.add(key)
+                key = self.joins[key].parent_key
+        return "".join(
+            f" LEFT JOIN {quote(join.object.name)} {join.alias} ON {join.on}"
+            for key, join in self.joins.items()
+            if key in needed
+        )
+
+    # --- select ----------------------------------------------------------------------------------------------------
+
+    def compile(self) -> QueryPlan:
+        query = self.query
+        sql = _Sql()
+        columns: list[str] = []
+        bulk_error: str | None = BULK_COUNT if query.is_count else None
+        used_joins: set[tuple[str, ...]] = set()
+        selected: list[tuple[_Resolved, int]] = []
+        csv_columns: list[rows.Column | None] = []
+
+        # The select list fills the first SQL columns, in order; what records also need (parent ids, compound
+        # components, the record's own Id) follows.
+        for item in query.select:
+            if isinstance(item, SubQuery):
+                raise self.error(
+                    INVALID_TYPE,
+                    item.position,
+                    f"Didn't understand relationship '{item.query.object_name}' in FROM part of query call. If you "
+                    "are attempting to use a custom relationship, be sure to append the '__r' after the custom "
+                    "relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                )
+            resolved = self.resolve(item)
+            name = resolved.path
+            if name.lower() in {column.lower() for column in columns}:
+                raise self.error(MALFORMED_QUERY, item.position, f"duplicate field selected: {name}")
+            columns.append(name)
+            used_joins.add(resolved.join_key)
+            if resolved.field.type in COMPOUND_TYPES:
+                bulk_error = bulk_error or BULK_COMPOUND
+                selected.append((resolved, -1))
+                csv_columns.append(None)
+            else:
+                index = sql.add(resolved.column)
+                selected.append((resolved, index))
+                csv_columns.append(rows.Column(index, resolved.field.type))
+
+        id_index = sql.columns.index('t0."Id"') if 't0."Id"' in sql.columns else sql.add('t0."Id"')
+        root = rows.Parent(self.root.name, id_index)
+        parents: dict[tuple[str, ...], rows.Parent] = {}
+        for resolved, index in selected:
+            target = root  # the record itself, or the nested parent object that holds this field
+            for depth, relationship in enumerate(resolved.relationships):
+                key = resolved.join_key[: depth + 1]
+                parent = parents.get(key)
+                if parent is None:
+                    join = self.joins[key]
+                    parent = parents[key] = rows.Parent(join.object.name, sql.add(f'{join.alias}."Id"'))
+                    target.children.append((relationship, parent))
+                target = parent
+            info = resolved.field
+            node: rows.Node
+            if info.type in COMPOUND_TYPES:
+                node = self._compound(info, resolved.objects[-1], resolved.alias, sql)
+            else:
+                node = rows.Column(index, info.type)
+            target.children.append((info.name, node))
+
+        where_sql, where_params, where_joins = self.where()
+        order_sql, order_joins = self.order_by()
+        used_joins |= where_joins | order_joins
+        table = f"{quote(self.root.name)} t0"
+        limit_sql, limit_params = self.limit_offset()
+        if query.offset is not None:
+            bulk_error = bulk_error or BULK_OFFSET
+
+        # totalSize counts every match; the caller applies LIMIT and OFFSET to it (the contract's count_sql).
+        count_sql = f"SELECT COUNT(*) FROM {table}{self.join_sql(where_joins)}{where_sql}"
+        count_params = tuple(where_params)
+        if query.is_count:
+            sql_text, params = count_sql, count_params
+        else:
+            select = ", ".join(sql.columns)
+            sql_text = f"SELECT {select} FROM {table}{self.join_sql(used_joins)}{where_sql}{order_sql}{limit_sql}"
+            params = (*where_params, *limit_params)
+        return QueryPlan(
+            object_info=self.root,
+            sql=sql_text,
+            params=params,
+            count_sql=count_sql,
+            count_params=count_params,
+            is_count=query.is_count,
+            columns=columns,
+            record_function=rows.record_function(root),
+            csv_function=rows.csv_function(csv_columns),
+            bulk_error=bulk_error,
+        )
+
+    def _compound(self, compound: FieldInfo, owner: ObjectInfo, alias: str, sql: _Sql) -> rows.Compound:
+        components = [f for f in owner.fields if (f.compound_field_name or "").lower() == compound.name.lower()]
+        by_key: dict[str, FieldInfo] = {}
+        for component in components:
+            bare = component.name.removesuffix("__s").lower()
+            key = next((k for k in _ADDRESS_KEYS if bare.endswith(k.lower()) and k not in by_key), None)
+            if key is not None:
+                by_key[key] = component
+        keys = sorted(set(_BASE_KEYS.get(compound.type, ())) | set(by_key))
+        return rows.Compound(
+            tuple((key, sql.add(f"{alias}.{quote(by_key[key].name)}") if key in by_key else None) for key in keys)
+        )
+
+    # --- where -----------------------------------------------------------------------------------------------------
+
+    def where(self) -> tuple[str, list[object], set[tuple[str, ...]]]:
+        params: list[object] = []
+        joins: set[tuple[str, ...]] = set()
+        clauses: list[str] = []
+        if not self.include_deleted:
+            clauses.append('t0."IsDeleted" = 0')
+        if self.query.where is not None:
+            clauses.append(self.condition(self.query.where, params, joins))
+        if not clauses:
+            return "", params, joins
+        return " WHERE " + " AND ".join(clauses), params, joins
+
+    def condition(self, node: Condition, params: list[object], joins: set[tuple[str, ...]]) -> str:
+        if isinstance(node, And | Or):
+            glue = " AND " if isinstance(node, And) else " OR "
+            return "(" + glue.join(self.condition(item, params, joins) for item in node.items) + ")"
+        if isinstance(node, Not):
+            # Two-valued like SOQL: a comparison with a null field is false, so its negation is true.
+            return f"NOT COALESCE({self.condition(node.item, params, joins)}, 0)"
+        resolved = self.filter_field(node.field)
+        joins.add(resolved.join_key)
+        if isinstance(node, Comparison):
+            return self.comparison(resolved, node, params)
+        if isinstance(node, InList):
+            return self.in_list(resolved, node, params)
+        return self.includes(resolved, node, params)
+
+    def filter_field(self, path: FieldPath) -> _Resolved:
+        resolved = self.resolve(path)
+        if resolved.field.type in COMPOUND_TYPES or not resolved.field.filterable:
+            raise self.error(
+                INVALID_FIELD, path.position, f"field '{resolved.field.name}' can not be filtered in a query call"
+            )
+        return resolved
+
+    def expression(self, resolved: _Resolved) -> str:
+        column = resolved.column
+        return f"{column} COLLATE NOCASE" if resolved.field.type in TEXT_TYPES else column
+
+    def bind(self, resolved: _Resolved, value: Value) -> object:
+        """The parameter for a point value, after checking it suits the field's type."""
+        info = resolved.field
+        kind = info.type
+        if isinstance(value, DateRange):
+            raise self._mismatch(resolved, value)  # callers handle ranges before binding
+        if value.kind == "null":
+            return None
+        if kind in ID_TYPES:
+            if value.kind != "string":
+                raise self._mismatch(resolved, value)
+            return to_18(value.value) if isinstance(value.value, str) else value.value
+        if kind in STRING_LIKE_TYPES:
+            if value.kind != "string":
+                raise self._mismatch(resolved, value)
+            return value.value
+        if kind in rows.NUMBER_TYPES:
+            if value.kind != "number":
+                raise self._mismatch(resolved, value)
+            return value.value
+        if kind in rows.BOOLEAN_TYPES:
+            if value.kind != "boolean":
+                raise self._mismatch(resolved, value)
+            return 1 if value.value else 0
+        if kind == "date":
+            if value.kind != "date":
+                raise self._mismatch(resolved, value)
+            return value.value
+        if kind == "datetime":
+            if value.kind == "datetime":
+                return value.value
+            if value.kind == "date":
+                return literals.date_to_datetime(str(value.value))
+            raise self._mismatch(resolved, value)
+        return value.value
+
+    def _mismatch(self, resolved: _Resolved, value: Value) -> SoqlError:
+        name = resolved.field.name
+        kind = resolved.field.type
+        if isinstance(value, DateRange):
+            detail = f"Date constant {value.name} can only be used with date and dateTime fields: '{name}'"
+        elif kind in STRING_LIKE_TYPES:
+            detail = (
+                f"value of filter criterion for field '{name}' must be of type string and should be enclosed in quotes"
+            )
+        else:
+            label = _TYPE_LABEL.get(kind, kind)
+            detail = (
+                f"value of filter criterion for field '{name}' must be of type {label} "
+                "and should not be enclosed in quotes"
+            )
+        return self.error(INVALID_FIELD, value.position, detail)
+
+    def date_range(self, resolved: _Resolved, value: DateRange) -> tuple[str, str]:
+        if resolved.field.type == "date":
+            return value.start.isoformat(), value.end.isoformat()
+        if resolved.field.type == "datetime":
+            return literals.date_to_datetime(value.start), literals.date_to_datetime(value.end)
+        raise self._mismatch(resolved, value)
+
+    def comparison(self, resolved: _Resolved, node: Comparison, params: list[object]) -> str:
+        column = self.expression(resolved)
+        value = node.value
+        op = node.operator
+        if op == "LIKE":
+            if resolved.field.type not in STRING_LIKE_TYPES or not isinstance(value, Literal):
+                raise self.error(
+                    INVALID_FIELD, node.field.position, f"invalid operator on field '{resolved.field.name}': LIKE"
+                )
+            if value.kind == "null":
+                return "0"
+            self.bind(resolved, value)  # type check only; LIKE binds the pattern
+            params.append(value.like_pattern)
+            return f"{resolved.column} LIKE ? ESCAPE '\\'"
+        if isinstance(value, DateRange):
+            start, end = self.date_range(resolved, value)
+            if op == "=":
+                params.extend((start, end))
+                return f"({column} >= ? AND {column} < ?)"
+            if op == "!=":
+                params.extend((start, end))
+                return f"({column} IS NULL OR {column} < ? OR {column} >= ?)"
+            bound, sql_op = {"<": (start, "<"), "<=": (end, "<"), ">": (end, ">="), ">=": (start, ">=")}[op]
+            params.append(bound)
+            return f"{column} {sql_op} ?"
+        bound = self.bind(resolved, value)
+        if bound is None:
+            if op == "=":
+                return f"{column} IS NULL"
+            if op == "!=":
+                return f"{column} IS NOT NULL"
+            return "0"
+        params.append(bound)
+        if op == "!=":
+            return f"{column} IS NOT ?"  # null-safe: SOQL's != keeps rows where the field is null
+        return f"{column} {op} ?"
+
+    def in_list(self, resolved: _Resolved, node: InList, params: list[object]) -> str:
+        column = self.expression(resolved)
+        points: list[object] = []
+        ranges: list[tuple[str, str]] = []
+        has_null = False
+        for value in node.values:
+            if isinstance(value, DateRange):
+                ranges.append(self.date_range(resolved, value))
+                continue
+            bound = self.bind(resolved, value)
+            if bound is None:
+                has_null = True
+            else:
+                points.append(bound)
+        parts: list[str] = []
+        if points:
+            parts.append(f"{column} IN ({', '.join('?' * len(points))})")
+            params.extend(points)
+        for start, end in ranges:
+            parts.append(f"({column} >= ? AND {column} < ?)")
+            params.extend((start, end))
+        if has_null:
+            parts.append(f"{column} IS NULL")
+        matches = "(" + " OR ".join(parts) + ")" if parts else "0"
+        if not node.negated:
+            return matches
+        return f"NOT COALESCE({matches}, 0)"
+
+    def includes(self, resolved: _Resolved, node: Includes, params: list[object]) -> str:
+        if resolved.field.type != "multipicklist":
+            raise self.error(
+                INVALID_FIELD,
+                node.field.position,
+                f"{'excludes' if node.negated else 'includes'} operator is only valid on multi-select picklist "
+                f"fields: '{resolved.field.name}'",
+            )
+        column = resolved.column
+        alternatives: list[str] = []
+        for value in node.values:
+            text = self.bind(resolved, value)
+            if not isinstance(text, str):
+                raise self._mismatch(resolved, value)
+            terms = [term.strip() for term in text.split(";") if term.strip()]
+            every = []
+            for term in terms:
+                every.append(f"(';' || {column} || ';') LIKE ? ESCAPE '\\'")
+                params.append(f"%;{literals.escape_like(term)};%")
+            alternatives.append("(" + " AND ".join(every) + ")" if every else "0")
+        matches = "(" + " OR ".join(alternatives) + ")"
+        return f"NOT COALESCE({matches}, 0)" if node.negated else matches
+
+    # --- order / limit ---------------------------------------------------------------------------------------------
+
+    def order_by(self) -> tuple[str, set[tuple[str, ...]]]:
+        joins: set[tuple[str, ...]] = set()
+        terms: list[str] = []
+        for item in self.query.order_by:
+            resolved = self.resolve(item.field)
+            if resolved.field.type in COMPOUND_TYPES or not resolved.field.sortable:
+                raise self.error(
+                    INVALID_FIELD,
+                    item.field.position,
+                    f"field '{resolved.field.name}' can not be sorted in a query call",
+                )
+            joins.add(resolved.join_key)
+            direction = "DESC" if item.descending else "ASC"
+            nulls = "NULLS FIRST" if item.nulls_first else "NULLS LAST"
+            terms.append(f"{self.expression(resolved)} {direction} {nulls}")
+        return (" ORDER BY " + ", ".join(terms) if terms else ""), joins
+
+    def limit_offset(self) -> tuple[str, tuple[int, ...]]:
+        limit, offset = self.query.limit, self.query.offset
+        if limit is None and offset is None:
+            return "", ()
+        if offset is None:
+            return " LIMIT ?", (limit,)  # type: ignore[return-value]
+        return " LIMIT ? OFFSET ?", (-1 if limit is None else limit, offset)
+
+
+def compile_query(
+    query: SoqlQuery | str, schema: SchemaInfo, *, include_deleted: bool = False, today: dt.date | None = None
+) -> QueryPlan:
+    """Compile SOQL (text or parsed) against `schema`; raises SoqlError like Salesforce would."""
+    parsed = parse(query, today=today) if isinstance(query, str) else query
+    return _Compiler(parsed, schema, include_deleted).compile()
