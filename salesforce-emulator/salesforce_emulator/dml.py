@@ -55,8 +55,15 @@ class RecordWriter:
 
     # --- public ----------------------------------------------------------------------------------------------------
 
-    def apply(self, operation: str, record: dict[str, Any], *, external_id_field: str | None = None,
-              new_id: str | None = None, raise_multiple: bool = False) -> dict[str, Any]:
+    def apply(
+        self,
+        operation: str,
+        record: dict[str, Any],
+        *,
+        external_id_field: str | None = None,
+        new_id: str | None = None,
+        raise_multiple: bool = False,
+    ) -> dict[str, Any]:
         try:
             if operation == "insert":
                 return self._insert(record, new_id)

@@ -31,7 +31,9 @@ class Fault:
         self.method = self.method.upper() if self.method else None
 
     def matches(self, method: str | None, path: str) -> bool:
-        return (self.method is None or method is None or self.method == method.upper()) and bool(self._pattern.search(path))
+        return (self.method is None or method is None or self.method == method.upper()) and bool(
+            self._pattern.search(path)
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
@@ -57,7 +59,9 @@ class FaultRegistry:
         with self._lock:
             return [f.to_json() for f in self._faults]
 
-    def take(self, method: str | None, path: str, kinds: set[str] | None = None, rows: int | None = None) -> Fault | None:
+    def take(
+        self, method: str | None, path: str, kinds: set[str] | None = None, rows: int | None = None
+    ) -> Fault | None:
         """The first matching fault of the given kinds, consumed (its count decreases), or None."""
         with self._lock:
             for fault in self._faults:

@@ -12,8 +12,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
-def error_response(status: int, code: str, message: str, fields: list[str] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: list[str] | None = None, headers: dict[str, str] | None = None
+) -> Response:
     entry: dict[str, Any] = {"message": message, "errorCode": code}
     if fields is not None:
         entry["fields"] = fields

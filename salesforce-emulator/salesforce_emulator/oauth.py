@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 import jwt
 from starlette.requests import Request
@@ -68,7 +69,8 @@ def _error(error: str, description: str, status: int = 400) -> Response:
 
 async def token_endpoint(request: Request) -> Response:
     org = request.app.state.org
-    form = await request.form()
+    # The token call is a urlencoded form; the standard library reads it (no multipart support needed).
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     grant = form.get("grant_type")
     base_url = str(request.base_url).rstrip("/")
     if grant == "password":

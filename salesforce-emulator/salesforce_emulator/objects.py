@@ -24,17 +24,39 @@ def system_fields(owner: bool = True) -> list[FieldDef]:
     fields = []
     if owner:
         fields.append(
-            F("OwnerId", "reference", label="Owner ID", nillable=False, defaulted_on_create=True,
-              reference_to=["User"], relationship_name="Owner")
+            F(
+                "OwnerId",
+                "reference",
+                label="Owner ID",
+                nillable=False,
+                defaulted_on_create=True,
+                reference_to=["User"],
+                relationship_name="Owner",
+            )
         )
     fields += [
         F("CreatedDate", "datetime", nillable=False, createable=False, updateable=False, defaulted_on_create=True),
-        F("CreatedById", "reference", nillable=False, createable=False, updateable=False, defaulted_on_create=True,
-          reference_to=["User"], relationship_name="CreatedBy"),
-        F("LastModifiedDate", "datetime", nillable=False, createable=False, updateable=False,
-          defaulted_on_create=True),
-        F("LastModifiedById", "reference", nillable=False, createable=False, updateable=False,
-          defaulted_on_create=True, reference_to=["User"], relationship_name="LastModifiedBy"),
+        F(
+            "CreatedById",
+            "reference",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            reference_to=["User"],
+            relationship_name="CreatedBy",
+        ),
+        F("LastModifiedDate", "datetime", nillable=False, createable=False, updateable=False, defaulted_on_create=True),
+        F(
+            "LastModifiedById",
+            "reference",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            reference_to=["User"],
+            relationship_name="LastModifiedBy",
+        ),
         F("SystemModstamp", "datetime", nillable=False, createable=False, updateable=False, defaulted_on_create=True),
     ]
     return fields
@@ -135,8 +157,9 @@ def lead() -> ObjectDef:
         + person_name()
         + [
             F("Company", "string", length=255, nillable=False),
-            picklist("Status", LEAD_STATUSES, nillable=False, defaulted_on_create=True,
-                     default_value="Open - Not Contacted"),
+            picklist(
+                "Status", LEAD_STATUSES, nillable=False, defaulted_on_create=True, default_value="Open - Not Contacted"
+            ),
             F("Email", "email", length=80),
             F("Phone", "phone", length=40),
             picklist("LeadSource", LEAD_SOURCES),
@@ -177,8 +200,17 @@ def case() -> ObjectDef:
         auto_assign=True,
         fields=id_fields()
         + [
-            F("CaseNumber", "string", length=30, createable=False, updateable=False, auto_number=True,
-              defaulted_on_create=True, name_field=True, nillable=False),
+            F(
+                "CaseNumber",
+                "string",
+                length=30,
+                createable=False,
+                updateable=False,
+                auto_number=True,
+                defaulted_on_create=True,
+                name_field=True,
+                nillable=False,
+            ),
             F("AccountId", "reference", reference_to=["Account"], relationship_name="Account"),
             F("ContactId", "reference", reference_to=["Contact"], relationship_name="Contact"),
             F("Subject", "string", length=255),
@@ -229,8 +261,7 @@ def x_custom() -> ObjectDef:
             c("Text_Area__c", "textarea", length=255),
             c("Long_Text__c", "textarea", length=32768),
             c("Picklist__c", "picklist", length=255, picklist_values=X_PICKLIST),
-            c("Restricted_Picklist__c", "picklist", length=255, picklist_values=X_RESTRICTED,
-              restricted_picklist=True),
+            c("Restricted_Picklist__c", "picklist", length=255, picklist_values=X_RESTRICTED, restricted_picklist=True),
             c("Multi_Picklist__c", "multipicklist", length=4099, picklist_values=X_MULTI),
             c("Checkbox__c", "boolean", default_value=False),
             c("Number__c", "double", precision=18, scale=2),
@@ -264,8 +295,16 @@ def x_event() -> ObjectDef:
         fields=[
             F("ReplayId", "string", length=255, createable=False, updateable=False),
             F("CreatedDate", "datetime", nillable=False, createable=False, updateable=False, defaulted_on_create=True),
-            F("CreatedById", "reference", nillable=False, createable=False, updateable=False,
-              defaulted_on_create=True, reference_to=["User"], relationship_name="CreatedBy"),
+            F(
+                "CreatedById",
+                "reference",
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted_on_create=True,
+                reference_to=["User"],
+                relationship_name="CreatedBy",
+            ),
             F("EventUuid", "string", length=36, createable=False, updateable=False),
             F("Message__c", "string", length=255, custom=True, updateable=False),
             F("Order_Id__c", "string", length=40, custom=True, updateable=False),

@@ -82,6 +82,10 @@ class EventBus:
         with self._lock:
             return list(self._events.get(name.lower(), []))
 
+    def all(self) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return {k: list(v) for k, v in self._events.items()}
+
     def clear(self, name: str) -> None:
         with self._lock:
             self._events.pop(name.lower(), None)
@@ -107,9 +111,17 @@ class Org:
         self.api_user_id = make_id(KEY_PREFIXES["User"], API_USER)
         self.assignee_id = make_id(KEY_PREFIXES["User"], ASSIGNEE)
         self.usage_lock = threading.Lock()
+        self.seed = "demo"
         from salesforce_emulator.query import QueryCursors  # late: the query layer needs the SOQL engine
 
         self.cursors = QueryCursors(self)
+
+    def seed_data(self, seed: str = "demo", records: int = 0) -> None:
+        """Fixed users, then `records` deterministic rows per seeded object (none for seed 'empty')."""
+        from salesforce_emulator.seed import seed_org
+
+        self.seed = seed
+        seed_org(self, seed, records)
 
     def close(self) -> None:
         self.cursors.close_all()
@@ -144,8 +156,13 @@ class Org:
         all_or_none: bool = False,
     ) -> list[dict[str, Any]]:
         """One Collections-shaped result per record, in order; never raises for a per-record failure."""
-        return self.dml_mixed([(sobject, r) for r in records], operation, external_id_field=external_id_field,
-                              auto_assign=auto_assign, all_or_none=all_or_none)
+        return self.dml_mixed(
+            [(sobject, r) for r in records],
+            operation,
+            external_id_field=external_id_field,
+            auto_assign=auto_assign,
+            all_or_none=all_or_none,
+        )
 
     def dml_mixed(
         self,
@@ -162,7 +179,10 @@ class Org:
         events: list[tuple[str, dict[str, Any]]] = []
         with self.store.transaction() as conn:
             for sobject, record in items:
-                obj = self.schema.object(sobject)
+                obj = self.schema.object(sobject) if sobject else None
+                if obj is None and operation in {"delete", "hardDelete"}:
+                    results.append(failure("MALFORMED_ID", f"malformed id {record.get('Id')}", []))
+                    continue
                 if obj is None:
                     results.append(failure("INVALID_TYPE", f"sObject type '{sobject}' is not supported."))
                     continue
@@ -175,8 +195,9 @@ class Org:
                 writer = RecordWriter(self.schema, conn, obj, ctx)
                 new_id = self.store.next_ids(obj, 1)[0] if operation in {"insert", "upsert"} else None
                 conn.execute("SAVEPOINT rec")
-                result = writer.apply(operation, record, external_id_field=external_id_field, new_id=new_id,
-                                      raise_multiple=raise_multiple)
+                result = writer.apply(
+                    operation, record, external_id_field=external_id_field, new_id=new_id, raise_multiple=raise_multiple
+                )
                 conn.execute("RELEASE rec" if result["success"] else "ROLLBACK TO rec")
                 if not result["success"]:
                     conn.execute("RELEASE rec")
@@ -192,8 +213,14 @@ class Org:
             self.events.publish(name, [event])
         return results
 
-    def _event(self, obj: ObjectDef, operation: str, record: dict[str, Any], ctx: WriteContext,
-               events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    def _event(
+        self,
+        obj: ObjectDef,
+        operation: str,
+        record: dict[str, Any],
+        ctx: WriteContext,
+        events: list[tuple[str, dict[str, Any]]],
+    ) -> dict[str, Any]:
         if operation != "insert":
             return failure("INVALID_OPERATION", f"{operation} is not supported on platform events")
         event: dict[str, Any] = {}
@@ -205,15 +232,75 @@ class Org:
                 if f is None:
                     raise FieldError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [key])
                 if not f.createable:
-                    raise FieldError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {f.name}.",
-                                     [f.name])
+                    raise FieldError(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {f.name}.", [f.name]
+                    )
                 event[f.name] = coerce(f, value)
         except FieldError as exc:
             return failure(exc.status_code, exc.message, exc.fields)
         event_id = self.store.next_ids(obj, 1)[0]
         event.update({"EventUuid": str(uuid.uuid4()), "CreatedDate": ctx.now, "CreatedById": ctx.user_id})
         events.append((obj.name, event))
-        return {"id": event_id, "success": True, "errors": [], "_uuid": event["EventUuid"]}
+        # Publishing is queued: success with an OPERATION_ENQUEUED entry carrying the event's UUID.
+        enqueued = {"statusCode": "OPERATION_ENQUEUED", "message": event["EventUuid"], "fields": []}
+        return {"id": event_id, "success": True, "errors": [enqueued]}
+
+    # --- API usage ----------------------------------------------------------------------------------------------
+
+    def count_api_call(self) -> tuple[int, int]:
+        """Count one data API call; (used, limit) afterwards (used > limit means refuse it)."""
+        with self.usage_lock:
+            self.config.api_usage += 1
+            return self.config.api_usage, self.config.daily_api_limit
+
+    def limits(self) -> dict[str, dict[str, int]]:
+        used, limit = self.config.api_usage, self.config.daily_api_limit
+
+        def entry(maximum: int, used_now: int = 0) -> dict[str, int]:
+            return {"Max": maximum, "Remaining": max(0, maximum - used_now)}
+
+        return {
+            "ConcurrentAsyncGetReportInstances": entry(200),
+            "DailyApiRequests": entry(limit, used),
+            "DailyAsyncApexExecutions": entry(250000),
+            "DailyBulkApiBatches": entry(15000),
+            "DailyBulkV2QueryFileStorageMB": entry(976562),
+            "DailyBulkV2QueryJobs": entry(10000),
+            "DataStorageMB": entry(5),
+            "FileStorageMB": entry(20),
+            "HourlyPublishedPlatformEvents": entry(50000, sum(len(v) for v in self.events.all().values())),
+            "DailyDeliveredPlatformEvents": entry(10000),
+            "SingleEmailMessages": entry(15),
+        }
+
+    def object_name_for_id(self, record_id: str) -> str | None:
+        for obj in self.schema.objects:
+            if obj.queryable and record_id[:3] == obj.key_prefix:
+                return obj.name
+        return None
+
+    def replication(self, sobject: str, kind: str, start: str, end: str) -> dict[str, Any]:
+        """GET /sobjects/{O}/deleted/ or /updated/ for the window [start, end]."""
+        obj = self._object(sobject)
+        conn = self.read_connection()
+        if kind == "deleted":
+            rows = conn.execute(
+                f"SELECT Id, SystemModstamp FROM {q(obj.name)} WHERE IsDeleted = 1 AND SystemModstamp >= ?"
+                " AND SystemModstamp <= ? ORDER BY SystemModstamp",
+                (start, end),
+            ).fetchall()
+            earliest = conn.execute(f"SELECT MIN(CreatedDate) FROM {q(obj.name)}").fetchone()[0]
+            return {
+                "deletedRecords": [{"deletedDate": d, "id": i} for i, d in rows],
+                "earliestDateAvailable": earliest or start,
+                "latestDateCovered": end,
+            }
+        rows = conn.execute(
+            f"SELECT Id FROM {q(obj.name)} WHERE IsDeleted = 0 AND SystemModstamp >= ? AND SystemModstamp <= ?"
+            " ORDER BY SystemModstamp",
+            (start, end),
+        ).fetchall()
+        return {"ids": [r[0] for r in rows], "latestDateCovered": end}
 
     # --- schema changes at run time --------------------------------------------------------------------------------
 
@@ -231,8 +318,9 @@ class Org:
             raise ValueError(f"{obj.name}.{f.name} exists")
         if obj.queryable and f.stored:
             self.store.add_column(obj, f)
-        system = [i for i, existing in enumerate(obj.fields) if existing.name == "OwnerId" or
-                  existing.name == "CreatedDate"]
+        system = [
+            i for i, existing in enumerate(obj.fields) if existing.name == "OwnerId" or existing.name == "CreatedDate"
+        ]
         obj.fields.insert(system[0] if system else len(obj.fields), f)
         obj.reindex()
         self.store.save_schema(self.schema)
@@ -262,10 +350,20 @@ class Org:
         is_event = name.endswith("__e")
         prefix = spec.get("key_prefix") or f"a{len(self.schema.objects):02d}"
         extra = [FieldDef(**{"custom": True, **f}) for f in spec.get("fields", [])]
-        fields = extra if is_event else id_fields() + [name_field(80, nillable=True, defaulted_on_create=True)] + \
-            extra + system_fields()
-        obj = ObjectDef(name, label=spec.get("label", ""), custom=True, queryable=not is_event, is_event=is_event,
-                        key_prefix=prefix, fields=fields)
+        fields = (
+            extra
+            if is_event
+            else id_fields() + [name_field(80, nillable=True, defaulted_on_create=True)] + extra + system_fields()
+        )
+        obj = ObjectDef(
+            name,
+            label=spec.get("label", ""),
+            custom=True,
+            queryable=not is_event,
+            is_event=is_event,
+            key_prefix=prefix,
+            fields=fields,
+        )
         self.schema.add(obj)
         self.store.create_table(obj)
         self.store.save_schema(self.schema)

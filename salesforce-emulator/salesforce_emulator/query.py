@@ -55,8 +55,9 @@ class QueryCursors:
 
     # --- entry points ----------------------------------------------------------------------------------------------
 
-    def start(self, soql: str, *, include_deleted: bool, api_version: str, batch_size: int | None,
-              path: str) -> dict[str, Any]:
+    def start(
+        self, soql: str, *, include_deleted: bool, api_version: str, batch_size: int | None, path: str
+    ) -> dict[str, Any]:
         from salesforce_emulator.soql import SoqlError, compile_query, parse
 
         try:

@@ -328,7 +328,9 @@ class Schema:
                             "field": f.name,
                             "junctionIdListNames": [],
                             "junctionReferenceTo": [],
-                            "relationshipName": _plural(obj.name) if not obj.custom else obj.name.replace("__c", "s__r"),
+                            "relationshipName": _plural(obj.name)
+                            if not obj.custom
+                            else obj.name.replace("__c", "s__r"),
                             "restrictedDelete": False,
                         }
                     )

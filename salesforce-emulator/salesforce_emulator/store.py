@@ -11,8 +11,14 @@ from collections.abc import Iterator
 from salesforce_emulator.ids import counter_of, make_id
 from salesforce_emulator.schema import FieldDef, ObjectDef, Schema
 
-SQL_TYPES = {"boolean": "INTEGER", "int": "INTEGER", "long": "INTEGER", "double": "REAL", "currency": "REAL",
-             "percent": "REAL"}
+SQL_TYPES = {
+    "boolean": "INTEGER",
+    "int": "INTEGER",
+    "long": "INTEGER",
+    "double": "REAL",
+    "currency": "REAL",
+    "percent": "REAL",
+}
 INDEXED = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
 
 

@@ -80,16 +80,18 @@ def coerce(f: FieldDef, value: Any) -> Any:
                 raise _bad_type(f, value)
             number = int(number)
             if f.digits and len(str(abs(number))) > f.digits:
-                raise FieldError("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside valid range: {value}",
-                                 [f.name])
+                raise FieldError(
+                    "NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside valid range: {value}", [f.name]
+                )
             return number
         if t in {"double", "currency", "percent"}:
             if isinstance(value, bool):
                 raise _bad_type(f, value)
             number = float(value)
             if f.precision and abs(number) >= 10 ** (f.precision - f.scale):
-                raise FieldError("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside valid range: {value}",
-                                 [f.name])
+                raise FieldError(
+                    "NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside valid range: {value}", [f.name]
+                )
             return round(number, f.scale) if f.scale or f.precision else number
         if t == "date":
             text = str(value).strip()
@@ -154,7 +156,8 @@ def _check_text(f: FieldDef, text: str) -> str | None:
         raise FieldError("INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {text}", [f.name])
     if f.restricted_picklist and f.type == "picklist" and text not in f.picklist_values:
         raise FieldError(
-            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"{f.label}: bad value for restricted picklist field: {text}",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{f.label}: bad value for restricted picklist field: {text}",
             [f.name],
         )
     if f.type == "multipicklist":

@@ -1,0 +1,569 @@
+"""Benchmarks: throughput, API calls and peak memory of both connectors against the emulator.
+
+    make bench                                   # every scenario at 10,000 / 100,000 / 1,000,000 records
+    .venv/bin/python benchmarks/run.py --sizes 10000,100000 --repeat 3 --only source_rest,source_bulk
+
+Each connector runs as its installed console script in a subprocess, exactly as in production; the emulator runs in
+another process. Figures are medians over --repeat runs; peak RSS comes from the kernel's rusage of the connector
+process. Results go to benchmarks/results.json (raw) and benchmarks/results.md (tables), with the machine and the
+command that produced them; a figure more than 20% worse than the committed one prints a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "results.md"
+OBJECT = "X__c"
+REGRESSION = 0.20
+
+
+# ---------------------------------------------------------------- the emulated org, in its own process
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Org:
+    """An emulator process and its admin API."""
+
+    def __init__(self, workdir: Path, records: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / f"emulator-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "salesforce-emulator"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--seed",
+                "demo",
+                "--records",
+                "10",
+                "--db",
+                str(workdir / f"org-{self.port}.sqlite3"),
+                "--daily-limit",
+                "100000000",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.http = requests.Session()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.http.get(f"{self.url}/services/data/", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"the emulator did not start; see {self.log.name}")
+        if records:
+            self.generate(OBJECT, records)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, f"{self.url}/__emulator/{path}", timeout=600, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def generate(self, sobject: str, count: int) -> None:
+        self.admin("POST", f"records/{sobject}/generate", json={"count": count})
+
+    def calls(self) -> int:
+        return int(self.admin("GET", "calls")["total"])
+
+    def reset_calls(self) -> None:
+        self.admin("DELETE", "calls")
+
+    def credentials(self) -> dict[str, Any]:
+        return {
+            "auth_type": "username_password",
+            "login_url": self.url,
+            "client_id": "emulator-client-id",
+            "client_secret": "emulator-client-secret",
+            "username": "admin@example.com",
+            "password": "emulator-password",
+            "security_token": "EMULATORTOKEN",
+        }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@contextmanager
+def org(workdir: Path, records: int):
+    instance = Org(workdir, records)
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+# ---------------------------------------------------------------- running a connector and measuring it
+
+
+@dataclass
+class Run:
+    seconds: float
+    records: int
+    peak_rss_mb: float
+    api_calls: int
+    output: list[bytes] = field(default_factory=list, repr=False)
+
+
+def run_connector(
+    args: list[str], org: Org, *, stdin_path: Path | None = None, keep: Callable[[bytes], bool] | None = None
+) -> Run:
+    """Run a console script to completion; count RECORD lines on stdout; peak RSS from the child's rusage."""
+    org.reset_calls()
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    records, kept, tail = 0, [], b""
+    assert process.stdout is not None
+    while chunk := process.stdout.read(1 << 20):
+        data = tail + chunk
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            if line.startswith(b'{"type": "RECORD"') or line.startswith(b'{"type":"RECORD"'):
+                records += 1
+            elif keep and keep(line):
+                kept.append(line)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if stdin_path:
+        stdin.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{shlex.join(args[:2])} exited with {os.waitstatus_to_exitcode(status)}")
+    return Run(seconds, records, usage.ru_maxrss / 1024, org.calls(), kept)
+
+
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
+
+
+def catalog(stream: str, sync_mode: str, cursor: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "stream": {"name": stream, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+        "sync_mode": sync_mode,
+        "destination_sync_mode": "append",
+    }
+    if cursor:
+        entry["cursor_field"] = [cursor]
+    return {"streams": [entry]}
+
+
+def discovered_catalog(org: Org, workdir: Path, config: Path, sync_mode: str) -> Path:
+    out = subprocess.run(
+        [str(BIN / "source-salesforce"), "discover", "--config", str(config)], capture_output=True, check=True
+    ).stdout
+    for line in out.splitlines():
+        message = json.loads(line)
+        if message.get("type") == "CATALOG":
+            stream = next(s for s in message["catalog"]["streams"] if s["name"] == OBJECT)
+            entry = {"stream": stream, "sync_mode": sync_mode, "destination_sync_mode": "append"}
+            if sync_mode == "incremental":
+                entry["cursor_field"] = stream.get("default_cursor_field") or ["SystemModstamp"]
+            return write_json(workdir / f"catalog-{sync_mode}.json", {"streams": [entry]})
+    raise RuntimeError("discover printed no catalog")
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def source_full_refresh(api: str) -> Callable[[Path, int, int], dict[str, Any]]:
+    def scenario(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
+        with org(workdir, size) as o:
+            config = write_json(
+                workdir / "source.json", {"credentials": o.credentials(), "force_api": api, "streams": [OBJECT]}
+            )
+            cat = discovered_catalog(o, workdir, config, "full_refresh")
+            runs = [
+                run_connector(
+                    [str(BIN / "source-salesforce"), "read", "--config", str(config), "--catalog", str(cat)], o
+                )
+                for _ in range(repeat)
+            ]
+            ceiling = [fetch_raw(o, api) for _ in range(repeat)]
+        assert all(r.records == size for r in runs), [r.records for r in runs]
+        return summarise(runs, size, ceiling_seconds=statistics.median(ceiling))
+
+
+def logged_in(o: Org) -> tuple[requests.Session, str]:
+    http = requests.Session()
+    token = http.post(
+        f"{o.url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": "emulator-client-id",
+            "client_secret": "emulator-client-secret",
+            "username": "admin@example.com",
+            "password": "emulator-passwordEMULATORTOKEN",
+        },
+    ).json()["access_token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    return http, f"{o.url}/services/data/v62.0"
+
+
+def touch(o: Org, count: int) -> None:
+    """Change `count` records through sObject Collections, so an incremental sync has something to pick up."""
+    http, base = logged_in(o)
+    page = http.get(f"{base}/query", params={"q": f"SELECT Id FROM {OBJECT} LIMIT {count}"}).json()
+    ids = [r["Id"] for r in page["records"]]
+    while not page["done"]:
+        page = http.get(o.url + page["nextRecordsUrl"]).json()
+        ids += [r["Id"] for r in page["records"]]
+    for start in range(0, len(ids), 200):
+        records = [{"attributes": {"type": OBJECT}, "Id": i, "Name": "touched"} for i in ids[start : start + 200]]
+        http.patch(f"{base}/composite/sobjects", json={"allOrNone": False, "records": records}).raise_for_status()
+
+
+def fetch_raw(o: Org, api: str) -> float:
+    """The ceiling: the same records fetched from the emulator by plain HTTP with no processing."""
+    http, base = logged_in(o)
+    fields = [
+        f["name"]
+        for f in http.get(f"{base}/sobjects/{OBJECT}/describe").json()["fields"]
+        if f["type"] not in ("address", "location")
+    ]
+    soql = f"SELECT {', '.join(fields)} FROM {OBJECT}"
+    started = time.perf_counter()
+    if api == "rest":
+        page = http.get(f"{base}/query", params={"q": soql}).json()
+        while not page["done"]:
+            page = http.get(o.url + page["nextRecordsUrl"]).json()
+    else:
+        job = http.post(f"{base}/jobs/query", json={"operation": "query", "query": soql}).json()
+        while http.get(f"{base}/jobs/query/{job['id']}").json()["state"] != "JobComplete":
+            time.sleep(0.05)
+        locator = None
+        while True:
+            params = {"locator": locator} if locator else {}
+            with http.get(f"{base}/jobs/query/{job['id']}/results", params=params, stream=True) as response:
+                for _ in response.iter_content(1 << 20):
+                    pass
+                locator = response.headers.get("Sforce-Locator")
+            if not locator or locator == "null":
+                break
+    return time.perf_counter() - started
+
+
+def source_incremental(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
+    with org(workdir, size) as o:
+        config = write_json(workdir / "source.json", {"credentials": o.credentials(), "streams": [OBJECT]})
+        cat = discovered_catalog(o, workdir, config, "incremental")
+        args = [str(BIN / "source-salesforce"), "read", "--config", str(config), "--catalog", str(cat)]
+        first = run_connector(args, o, keep=lambda line: line.startswith(b'{"type": "STATE"'))
+        state = workdir / "state.json"
+        state.write_text(json.dumps([json.loads(first.output[-1])["state"]]))
+        unchanged = [run_connector([*args, "--state", str(state)], o) for _ in range(repeat)]
+        touched = max(1, size // 100)
+        touch(o, touched)
+        changed = run_connector([*args, "--state", str(state)], o)
+    return {
+        "no_changes": {
+            "api_calls": unchanged[0].api_calls,
+            "seconds": statistics.median(r.seconds for r in unchanged),
+            "records": unchanged[0].records,
+        },
+        "one_percent_changed": {
+            "api_calls": changed.api_calls,
+            "seconds": changed.seconds,
+            "records": changed.records,
+            "changed": touched,
+        },
+    }
+
+
+def discover_many_objects(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
+    with org(workdir, 0) as o:
+        for i in range(size):
+            o.admin(
+                "POST",
+                "schema/objects",
+                json={
+                    "name": f"Bench{i:04d}__c",
+                    "fields": [{"name": "Amount__c", "type": "currency"}, {"name": "Label__c", "type": "string"}],
+                },
+            )
+        config = write_json(workdir / "source.json", {"credentials": o.credentials()})
+        runs = [
+            run_connector([str(BIN / "source-salesforce"), "discover", "--config", str(config)], o)
+            for _ in range(repeat)
+        ]
+    return {
+        "objects": size,
+        "api_calls": runs[0].api_calls,
+        "seconds": statistics.median(r.seconds for r in runs),
+        "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+    }
+
+
+def destination_write(operation: str, api: str) -> Callable[[Path, int, int], dict[str, Any]]:
+    def scenario(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
+        runs = []
+        for attempt in range(repeat):
+            with org(workdir, 0) as o:
+                config = write_json(
+                    workdir / "destination.json",
+                    {
+                        "credentials": o.credentials(),
+                        "object": OBJECT,
+                        "operation": operation,
+                        "api": api,
+                        **({"external_id_field": "External_Id__c"} if operation == "upsert" else {}),
+                    },
+                )
+                cat = write_json(workdir / "dcatalog.json", catalog("rows", "full_refresh"))
+                messages = workdir / f"messages-{size}.jsonl"
+                if not messages.exists():
+                    write_messages(messages, size)
+                runs.append(
+                    run_connector(
+                        [str(BIN / "destination-salesforce"), "write", "--config", str(config), "--catalog", str(cat)],
+                        o,
+                        stdin_path=messages,
+                    )
+                )
+                held = len(o.admin("GET", f"records/{OBJECT}", params={"fields": "Id"}))
+                if held < size:
+                    raise RuntimeError(f"the org holds {held} records after writing {size} (attempt {attempt})")
+        return summarise(runs, size)
+
+    return scenario
+
+
+def write_messages(path: Path, size: int) -> None:
+    emitted_at = int(time.time() * 1000)
+    with open(path, "w") as out:
+        for i in range(size):
+            data = {
+                "External_Id__c": f"B-{i:08d}",
+                "Name": f"Record {i}",
+                "Amount__c": i * 1.5,
+                "Quantity__c": i % 1000,
+                "Active__c": i % 2 == 0,
+                "Description__c": f'row {i}, with "quotes"',
+            }
+            out.write(
+                json.dumps({"type": "RECORD", "record": {"stream": "rows", "data": data, "emitted_at": emitted_at}})
+                + "\n"
+            )
+        out.write(
+            json.dumps(
+                {
+                    "type": "STATE",
+                    "state": {
+                        "type": "STREAM",
+                        "stream": {"stream_descriptor": {"name": "rows"}, "stream_state": {"done": size}},
+                    },
+                }
+            )
+            + "\n"
+        )
+
+
+def destination_realtime(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
+    """Latency from a record written to the connector's stdin to the org holding it (polled by REST count)."""
+    samples = min(size, 40)
+    with org(workdir, 0) as o:
+        config = write_json(
+            workdir / "destination.json",
+            {
+                "credentials": o.credentials(),
+                "object": OBJECT,
+                "operation": "upsert",
+                "api": "collections",
+                "external_id_field": "External_Id__c",
+                "flush_interval_seconds": 1,
+            },
+        )
+        cat = write_json(workdir / "dcatalog.json", catalog("rows", "full_refresh"))
+        process = subprocess.Popen(
+            [str(BIN / "destination-salesforce"), "write", "--config", str(config), "--catalog", str(cat)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert process.stdin is not None
+        latencies = []
+        for i in range(samples):
+            line = {
+                "type": "RECORD",
+                "record": {
+                    "stream": "rows",
+                    "emitted_at": 0,
+                    "data": {"External_Id__c": f"RT-{i}", "Name": f"Real time {i}"},
+                },
+            }
+            started = time.perf_counter()
+            process.stdin.write((json.dumps(line) + "\n").encode())
+            process.stdin.flush()
+            while len(o.admin("GET", f"records/{OBJECT}", params={"fields": "Id"})) <= i:
+                time.sleep(0.01)
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.2)
+        process.stdin.close()
+        process.wait(timeout=60)
+    latencies.sort()
+    return {
+        "samples": samples,
+        "p50_s": statistics.median(latencies),
+        "p95_s": latencies[max(0, int(len(latencies) * 0.95) - 1)],
+    }
+
+
+def summarise(runs: list[Run], size: int, ceiling_seconds: float | None = None) -> dict[str, Any]:
+    seconds = statistics.median(r.seconds for r in runs)
+    result = {
+        "records": size,
+        "seconds": seconds,
+        "records_per_s": size / seconds,
+        "api_calls": statistics.median(r.api_calls for r in runs),
+        "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+        "runs": [r.seconds for r in runs],
+    }
+    if ceiling_seconds:
+        result["ceiling_records_per_s"] = size / ceiling_seconds
+        result["fraction_of_ceiling"] = ceiling_seconds / seconds
+    return result
+
+
+SCENARIOS: dict[str, tuple[Callable[[Path, int, int], dict[str, Any]], bool]] = {
+    # name: (function, sized by --sizes; otherwise run once with a fixed size)
+    "source_rest": (source_full_refresh("rest"), True),
+    "source_bulk": (source_full_refresh("bulk"), True),
+    "source_incremental": (source_incremental, True),
+    "discover_1000_objects": (discover_many_objects, False),
+    "destination_insert_collections": (destination_write("insert", "collections"), True),
+    "destination_upsert_collections": (destination_write("upsert", "collections"), True),
+    "destination_insert_bulk": (destination_write("insert", "bulk"), True),
+    "destination_upsert_bulk": (destination_write("upsert", "bulk"), True),
+    "destination_realtime": (destination_realtime, False),
+}
+FIXED_SIZE = {"discover_1000_objects": 1000, "destination_realtime": 40}
+
+
+# ---------------------------------------------------------------- results
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def compare(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Warnings for figures more than 20% worse than the committed ones (higher is better for rates)."""
+    warnings = []
+    for name, by_size in current.items():
+        for size, figures in by_size.items():
+            old = previous.get(name, {}).get(size)
+            if not isinstance(old, dict) or "error" in figures:
+                continue
+            for key, better in (("records_per_s", max), ("api_calls", min), ("peak_rss_mb", min), ("p95_s", min)):
+                if key in figures and key in old and old[key]:
+                    worse = figures[key] < old[key] if better is max else figures[key] > old[key]
+                    change = abs(figures[key] - old[key]) / old[key]
+                    if worse and change > REGRESSION:
+                        warnings.append(
+                            f"{name} @ {size}: {key} {old[key]:.4g} -> {figures[key]:.4g} "
+                            f"({change:.0%} worse than the committed result)"
+                        )
+    return warnings
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Date: {report['date']}  ",
+        f"Machine: {report['machine']}",
+        "",
+        "Medians over the repeated runs; peak RSS is the connector process's maximum resident set.",
+        "",
+    ]
+    for name, by_size in report["results"].items():
+        lines += [f"## {name}", "", "| size | figures |", "|---|---|"]
+        for size, figures in by_size.items():
+            shown = ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items() if k != "runs"
+            )
+            lines.append(f"| {size} | {shown} |")
+        lines.append("")
+    if report.get("notes"):
+        lines += ["## Where the time goes", "", report["notes"], ""]
+    return "\n".join(lines)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--no-save", action="store_true", help="print the results without writing the files")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    results: dict[str, Any] = {}
+    for name in args.only.split(","):
+        function, sized = SCENARIOS[name]
+        for size in sizes if sized else [FIXED_SIZE[name]]:
+            with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
+                print(f"{name} @ {size} ...", flush=True)
+                try:
+                    figures = function(Path(tmp), size, args.repeat)
+                except Exception as error:  # noqa: BLE001 - one failing scenario must not hide the others
+                    figures = {"error": f"{type(error).__name__}: {error}"}
+                print(f"  {json.dumps(figures)}", flush=True)
+                results.setdefault(name, {})[str(size)] = figures
+    report = {
+        "command": "python benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "results": results,
+        "notes": previous.get("notes", ""),
+    }
+    for warning in compare(previous.get("results", {}), results):
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if not args.no_save:
+        merged = {**previous, **report, "results": {**previous.get("results", {}), **results}}
+        RESULTS_JSON.write_text(json.dumps(merged, indent=2) + "\n")
+        RESULTS_MD.write_text(markdown(merged))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""The Salesforce destination: spec, check, discover and the write loop.
+
+The write loop buffers records per stream and flushes a buffer when it is full, when its oldest record has waited
+the flush interval (real-time mode), at every STATE and at the end of input. A STATE is emitted only after every
+record before it has its final outcome from Salesforce (written or rejected), with destinationStats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airbyte_cdk.destinations import Destination
+from airbyte_cdk.exception_handler import init_uncaught_exception_handler
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteStateType,
+    ConfiguredAirbyteCatalog,
+    ConnectorSpecification,
+    DestinationSyncMode,
+    FailureType,
+    Status,
+    Type,
+)
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from airbyte_protocol_dataclasses.models import DestinationCatalog, DestinationOperation
+from salesforce_api import BulkClient, RestClient, connect
+from salesforce_api.airbyte import traced_exception
+from salesforce_api.errors import ApiError, ConfigError, SalesforceError
+
+from destination_salesforce.mapping import PreparedRecord, RecordFilter, ValueFormatError
+from destination_salesforce.plan import StreamPlan, build_plan, choose_operation, is_event, problems
+from destination_salesforce.protocol import (
+    TICK,
+    DestinationStats,
+    catalog_to_json,
+    message_to_json,
+    parse_lines,
+    read_with_deadlines,
+)
+from destination_salesforce.rejects import Rejection, RejectLog, RejectThresholdExceeded
+from destination_salesforce.spec import WriterConfig, connector_spec
+
+logger = logging.getLogger("airbyte")
+
+JSON_TYPES = {
+    "boolean": {"type": ["null", "boolean"]},
+    "int": {"type": ["null", "integer"]},
+    "double": {"type": ["null", "number"]},
+    "currency": {"type": ["null", "number"]},
+    "percent": {"type": ["null", "number"]},
+    "date": {"type": ["null", "string"], "format": "date"},
+    "datetime": {"type": ["null", "string"], "format": "date-time"},
+    "time": {"type": ["null", "string"], "format": "time"},
+}
+
+
+@dataclass
+class StreamBuffer:
+    records: list[PreparedRecord] = field(default_factory=list)
+    first_at: float | None = None  # time.monotonic() of the oldest buffered record
+    received: int = 0  # records since this stream's last STATE, for destinationStats
+    rejected: int = 0
+    position: int = 0
+
+
+class DestinationSalesforce(Destination):
+    VALID_CMDS = {"spec", "check", "discover", "write"}
+
+    def spec(self, logger: logging.Logger | None = None) -> ConnectorSpecification:
+        return connector_spec()
+
+    # -- check ---------------------------------------------------------------------------------------------------
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            cfg = WriterConfig.from_mapping(config)
+            RecordFilter(cfg.filter)
+            operation, _ = choose_operation(DestinationSyncMode.append, cfg, cfg.object)
+            rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
+            describe = rest.describe(cfg.object)
+            found = problems(describe, cfg, operation)
+            if found:
+                return AirbyteConnectionStatus(status=Status.FAILED, message="; ".join(found))
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        except ValueError as exc:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
+        except ApiError as exc:
+            if exc.status == 404:
+                return AirbyteConnectionStatus(status=Status.FAILED, message=f"object {config.get('object')} not found")
+            return AirbyteConnectionStatus(status=Status.FAILED, message=f"Salesforce refused the check: {exc}")
+        except SalesforceError as exc:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
+
+    # -- discover ------------------------------------------------------------------------------------------------
+
+    def discover_operations(self, config: Mapping[str, Any]) -> DestinationCatalog:
+        """One operation per writable object and supported sync mode, with its writable fields as JSON schema;
+        the matching keys of append_dedup are the object's external id fields."""
+        cfg = WriterConfig.from_mapping(config)
+        rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
+        names = [
+            o["name"]
+            for o in rest.describe_global()["sobjects"]
+            if (o.get("createable") or o.get("updateable")) and not o.get("deprecatedAndHidden")
+        ]
+        operations: list[DestinationOperation] = []
+        for name, describe in rest.describe_many(names):
+            if isinstance(describe, Exception):
+                logger.warning("Skipping %s: %s", name, describe)
+                continue
+            operations.extend(_operations(describe))
+        return DestinationCatalog(operations=operations)
+
+    # -- write ---------------------------------------------------------------------------------------------------
+
+    def write(
+        self,
+        config: Mapping[str, Any],
+        configured_catalog: ConfiguredAirbyteCatalog,
+        input_messages: Iterable[AirbyteMessage],
+    ) -> Iterable[AirbyteMessage]:
+        try:
+            yield from self._write(WriterConfig.from_mapping(config), configured_catalog, input_messages)
+        except RejectThresholdExceeded as exc:
+            raise AirbyteTracedException(message=str(exc), failure_type=FailureType.config_error) from None
+        except SalesforceError as exc:
+            raise traced_exception(exc) from None
+
+    def _write(
+        self, cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog, input_messages: Iterable[AirbyteMessage]
+    ) -> Iterator[AirbyteMessage]:
+        try:
+            record_filter = RecordFilter(cfg.filter)
+        except ValueError as exc:
+            raise ConfigError(str(exc), setting="filter") from None
+        session = connect(cfg.credentials, api_version=cfg.api_version)
+        rest, bulk = RestClient(session), BulkClient(session)
+        plans: dict[tuple[str | None, str], StreamPlan] = {}
+        describes: dict[str, Mapping[str, Any]] = {}
+        for configured in catalog.streams:
+            sobject = configured.destination_object_name or cfg.object
+            if sobject not in describes:
+                describes[sobject] = rest.describe(sobject)
+            plans[(configured.stream.namespace, configured.stream.name)] = build_plan(
+                configured.stream.name, sobject, configured.destination_sync_mode, describes[sobject],
+                cfg, rest, bulk, logger,
+            )  # fmt: skip
+        buffers = {key: StreamBuffer() for key in plans}
+        rejects = RejectLog(
+            logger, max_records=cfg.max_rejected_records, max_ratio=cfg.max_rejected_ratio,
+            path=cfg.rejected_records_path,
+        )  # fmt: skip
+        interval = cfg.flush_interval_seconds
+        processed = 0
+
+        def reject(buffer: StreamBuffer, stream: str, record: PreparedRecord, code: str, message: str,
+                   fields: Any = ()) -> None:  # fmt: skip
+            buffer.rejected += 1
+            rejects.add(Rejection(stream, record.position, record.key, code, message, tuple(fields)), record.data)
+
+        def flush(key: tuple[str | None, str]) -> None:
+            nonlocal processed
+            buffer, plan = buffers[key], plans[key]
+            if not buffer.records:
+                return
+            records, buffer.records, buffer.first_at = buffer.records, [], None
+            outcomes = plan.write(records)
+            processed += len(records)
+            for record, outcome in outcomes:
+                if not outcome.success:
+                    reject(buffer, plan.stream, record, outcome.code, outcome.message, outcome.fields)
+            logger.info("%s: wrote %d records to %s", plan.stream, len(records), plan.sobject)
+            rejects.check(processed)
+
+        def next_deadline() -> float | None:
+            if interval <= 0:
+                return None
+            waiting = [b.first_at for b in buffers.values() if b.first_at is not None]
+            return min(waiting) + interval if waiting else None
+
+        def flush_due() -> None:
+            now = time.monotonic()
+            for key, buffer in buffers.items():
+                if buffer.first_at is not None and interval > 0 and now >= buffer.first_at + interval:
+                    flush(key)
+
+        try:
+            for message in read_with_deadlines(input_messages, next_deadline):
+                if message is TICK:
+                    flush_due()
+                    continue
+                if message.type == Type.RECORD:
+                    key = (message.record.namespace, message.record.stream)
+                    if key not in plans:
+                        continue  # the protocol says: ignore streams that are not in the catalog
+                    buffer, plan = buffers[key], plans[key]
+                    buffer.received += 1
+                    buffer.position += 1
+                    data = message.record.data
+                    if not record_filter.matches(data):
+                        continue
+                    try:
+                        prepared = plan.mapper.prepare(buffer.position, data)
+                    except ValueFormatError as exc:
+                        processed += 1
+                        placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, data)
+                        reject(buffer, plan.stream, placeholder, "INVALID_VALUE", str(exc), [exc.target])
+                        rejects.check(processed)
+                        continue
+                    buffer.records.append(prepared)
+                    if buffer.first_at is None:
+                        buffer.first_at = time.monotonic()
+                    if len(buffer.records) >= cfg.batch_size:
+                        flush(key)
+                    flush_due()
+                elif message.type == Type.STATE:
+                    yield self._after_flush(message, buffers, flush)
+            for key in plans:
+                flush(key)
+        finally:
+            rejects.log_summary()
+            rejects.close()
+
+    @staticmethod
+    def _after_flush(
+        message: AirbyteMessage, buffers: dict[tuple[str | None, str], StreamBuffer], flush: Any
+    ) -> AirbyteMessage:
+        """Flush, then return the STATE with the counts of the records it covers."""
+        state = message.state
+        if state.type == AirbyteStateType.STREAM and state.stream is not None:
+            descriptor = state.stream.stream_descriptor
+            covered = [k for k in buffers if k == (descriptor.namespace, descriptor.name)]
+        else:
+            covered = list(buffers)
+        # Flushing every stream keeps the order of states across streams trivially right.
+        for key in buffers:
+            flush(key)
+        received = sum(buffers[k].received for k in covered)
+        rejected = sum(buffers[k].rejected for k in covered)
+        for k in covered:
+            buffers[k].received = buffers[k].rejected = 0
+        state.destinationStats = DestinationStats(recordCount=float(received), rejectedRecordCount=float(rejected))
+        return message
+
+    # -- command line --------------------------------------------------------------------------------------------
+
+    def parse_args(self, args: list[str]) -> argparse.Namespace:
+        parser = argparse.ArgumentParser(prog="destination-salesforce")
+        commands = parser.add_subparsers(title="commands", dest="command", required=True)
+        commands.add_parser("spec", help="print the configuration specification")
+        for name in ("check", "discover", "write"):
+            sub = commands.add_parser(name)
+            sub.add_argument("--config", required=True, help="path to the JSON configuration file")
+            if name == "write":
+                sub.add_argument("--catalog", required=True, help="path to the configured catalog JSON file")
+        return parser.parse_args(args)
+
+    def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterable[AirbyteMessage]:
+        return parse_lines(input_stream)
+
+    def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
+        if parsed_args.command == "discover":
+            return iter(())  # printed by run(): the CDK's AirbyteMessage has no destination_catalog field
+        return super().run_cmd(parsed_args)
+
+    def run(self, args: list[str]) -> None:
+        init_uncaught_exception_handler(logger)
+        parsed = self.parse_args(args)
+        if parsed.command == "discover":
+            config = self.read_config(parsed.config)
+            try:
+                catalog = self.discover_operations(config)
+            except SalesforceError as exc:
+                raise traced_exception(exc) from None
+            print(catalog_to_json(catalog), flush=True)
+            return
+        for message in self.run_cmd(parsed):
+            # Flushed per message: the platform checkpoints on each STATE as soon as it sees it.
+            print(message_to_json(message), flush=True)
+
+
+def _operations(describe: Mapping[str, Any]) -> list[DestinationOperation]:
+    name = describe["name"]
+    fields = describe["fields"]
+
+    def schema(flag: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        properties = {
+            f["name"]: JSON_TYPES.get(f["type"], {"type": ["null", "string"]})
+            for f in fields
+            if f.get(flag) or f["name"] in extra
+        }
+        return {"type": "object", "additionalProperties": True, "properties": properties}
+
+    if is_event(name):
+        return [DestinationOperation(name, DestinationSyncMode.append, schema("createable"))]
+    external_ids = [[f["name"]] for f in fields if f.get("externalId")]
+    result = []
+    if describe.get("createable"):
+        result.append(DestinationOperation(name, DestinationSyncMode.append, schema("createable")))
+        if external_ids and describe.get("updateable"):
+            result.append(
+                DestinationOperation(name, DestinationSyncMode.append_dedup, schema("createable"), external_ids)
+            )
+    if describe.get("updateable"):
+        result.append(
+            DestinationOperation(
+                name, DestinationSyncMode.update, schema("updateable", ("Id",)), [["Id"], *external_ids]
+            )
+        )
+    if describe.get("deletable"):
+        keys = ("Id", *(k[0] for k in external_ids))
+        result.append(
+            DestinationOperation(
+                name, DestinationSyncMode.soft_delete, schema("__none__", keys), [["Id"], *external_ids]
+            )
+        )
+    return result

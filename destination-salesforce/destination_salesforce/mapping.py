@@ -1,0 +1,313 @@
+"""Turning an incoming record into Salesforce field values: filter, column mapping and value formatting.
+
+Values are first formatted for JSON (sObject Collections); `csv_value` turns such a value into its Bulk API 2.0 CSV
+text. Nothing here talks to Salesforce: the field types come from a describe the caller already has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from destination_salesforce.spec import ColumnRule, Condition
+
+MISSING = object()
+CSV_NULL = "#N/A"  # Bulk API 2.0: an empty cell leaves the field unchanged, #N/A sets it to null
+
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null", "contains", "starts_with")
+STRING_TYPES = {
+    "string", "textarea", "email", "phone", "url", "picklist", "combobox", "id", "reference",
+    "encryptedstring", "base64",
+}  # fmt: skip
+
+
+class ValueFormatError(ValueError):
+    """A value that cannot become the target field's type: the record is rejected, not the sync."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(f"{target}: {message}")
+        self.target = target
+
+
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at `path` (a key, or a dotted path into nested objects); MISSING when absent."""
+    if path in data:
+        return data[path]
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Filter
+
+
+class RecordFilter:
+    """All conditions must hold. Comparisons are numeric when both sides are numbers, textual otherwise."""
+
+    def __init__(self, conditions: Sequence[Condition]) -> None:
+        for c in conditions:
+            if c.operator not in OPERATORS:
+                raise ValueError(
+                    f"filter on '{c.field}': unknown operator '{c.operator}' (one of {', '.join(OPERATORS)})"
+                )
+            if c.operator in ("in", "not_in") and not isinstance(c.value, list):
+                raise ValueError(f"filter on '{c.field}': operator '{c.operator}' needs a list value")
+        self.conditions = tuple(conditions)
+
+    def matches(self, data: Mapping[str, Any]) -> bool:
+        return all(self._holds(c, get_path(data, c.field)) for c in self.conditions)
+
+    @staticmethod
+    def _holds(c: Condition, actual: Any) -> bool:
+        is_null = actual is MISSING or actual is None
+        if c.operator == "is_null":
+            return is_null
+        if c.operator == "not_null":
+            return not is_null
+        if c.operator == "in":
+            return not is_null and any(_equal(actual, v) for v in c.value)
+        if c.operator == "not_in":
+            return is_null or not any(_equal(actual, v) for v in c.value)
+        if c.operator == "!=":
+            return is_null or not _equal(actual, c.value)
+        if is_null:
+            return False
+        if c.operator == "=":
+            return _equal(actual, c.value)
+        if c.operator == "contains":
+            return str(c.value) in _text(actual)
+        if c.operator == "starts_with":
+            return _text(actual).startswith(str(c.value))
+        left, right = _comparable(actual, c.value)
+        if left is None:
+            return False
+        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[c.operator]
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    a, b = _number(actual), _number(expected)
+    if a is not None and b is not None:
+        return a == b
+    return _text(actual) == _text(expected)
+
+
+def _comparable(actual: Any, expected: Any) -> tuple[Any, Any]:
+    a, b = _number(actual), _number(expected)
+    if a is not None and b is not None:
+        return a, b
+    if expected is None:
+        return None, None
+    return _text(actual), _text(expected)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Value formatting
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(" UTC"):
+            text = text[:-4] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    else:
+        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+    # A datetime without an offset is taken as UTC, like Airbyte's timestamp_without_timezone.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_json(sf_type: str | None, value: Any, target: str = "value") -> Any:
+    """`value` as Salesforce expects it in JSON for a field of describe type `sf_type` (None: as it is)."""
+    if value is None:
+        return None
+    try:
+        if sf_type in STRING_TYPES:
+            return _text(value)
+        if sf_type == "boolean":
+            return _boolean(value)
+        if sf_type == "int":
+            number = _number(value)
+            if number is None or number != number.to_integral_value():
+                raise ValueError(f"expected an integer, got {_text(value)[:40]!r}")
+            return int(number)
+        if sf_type in ("double", "currency", "percent"):
+            number = _number(value)
+            if number is None:
+                raise ValueError(f"expected a number, got {_text(value)[:40]!r}")
+            return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
+        if sf_type == "date":
+            if isinstance(value, str) and len(value.strip()) == 10:
+                return date.fromisoformat(value.strip()).isoformat()
+            return _datetime(value).date().isoformat()
+        if sf_type == "datetime":
+            moment = _datetime(value).astimezone(UTC)
+            return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        if sf_type == "time":
+            parsed = value if isinstance(value, time) else time.fromisoformat(str(value).strip().rstrip("Z"))
+            return parsed.strftime("%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+        if sf_type == "multipicklist":
+            return ";".join(_text(v) for v in value) if isinstance(value, list) else _text(value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise ValueFormatError(target, str(exc)) from None
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.strip().lower() in ("true", "1", "yes")
+    raise ValueError(f"expected a boolean, got {_text(value)[:40]!r}")
+
+
+def csv_value(value: Any) -> str:
+    """A JSON-formatted value as Bulk API 2.0 CSV text (null is #N/A; numbers never in exponent form)."""
+    if value is None:
+        return CSV_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(Decimal(str(value)), "f")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Column mapping
+
+
+@dataclass
+class PreparedRecord:
+    """One record ready to write: its number in the stream, a key for logs, and JSON-formatted field values."""
+
+    position: int
+    key: str
+    values: dict[str, Any]
+    data: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
+def json_body(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values as an sObject JSON body; `Rel.ExtId__c` becomes a nested lookup `{"Rel": {"ExtId__c": v}}`."""
+    body: dict[str, Any] = {}
+    for target, value in values.items():
+        if "." in target:
+            relationship, parent_field = target.split(".", 1)
+            body.setdefault(relationship, {})[parent_field] = value
+        else:
+            body[target] = value
+    return body
+
+
+class RecordMapper:
+    """Source record -> Salesforce field values, typed by the object's describe."""
+
+    def __init__(
+        self,
+        rules: Sequence[ColumnRule],
+        field_types: Mapping[str, str],
+        key_fields: Iterable[str] = (),
+        passthrough: Iterable[str] | None = None,
+    ) -> None:
+        """Without rules, the record's fields named in `passthrough` (default: every typed field) are written."""
+        self.rules = tuple(rules)
+        self.field_types = dict(field_types)
+        self.key_fields = tuple(key_fields)
+        self.passthrough = set(self.field_types if passthrough is None else passthrough)
+
+    def map(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Raises ValueFormatError for a value its field cannot take."""
+        values: dict[str, Any] = {}
+        if self.rules:
+            pairs = ((rule.target, get_path(data, rule.source)) for rule in self.rules)
+        else:
+            pairs = ((name, value) for name, value in data.items() if name in self.passthrough)
+        for target, value in pairs:
+            if value is MISSING:
+                continue  # an absent column leaves the field untouched, unlike an explicit null
+            values[target] = format_json(self.field_types.get(target), value, target)
+        return values
+
+    def prepare(self, position: int, data: Mapping[str, Any]) -> PreparedRecord:
+        values = self.map(data)
+        return PreparedRecord(position, self.key_of(position, values), values, data)
+
+    def key_of(self, position: int, values: Mapping[str, Any]) -> str:
+        for name in self.key_fields:
+            if values.get(name) not in (None, ""):
+                return f"{name}={values[name]}"
+        return f"record #{position}"
+
+
+def dedupe_last_wins(
+    records: Sequence[PreparedRecord], key_field: str
+) -> tuple[list[PreparedRecord], list[PreparedRecord]]:
+    """(kept, superseded): one record per key value, the last one, in the order the kept records arrived.
+
+    Records without a key value are all kept: the write rejects them for the missing key.
+    """
+    last: dict[Any, int] = {}
+    for i, record in enumerate(records):
+        value = record.values.get(key_field)
+        if value not in (None, ""):
+            last[value] = i
+    kept, superseded = [], []
+    for i, record in enumerate(records):
+        value = record.values.get(key_field)
+        (kept if value in (None, "") or last[value] == i else superseded).append(record)
+    return kept, superseded
+
+
+def split_rounds(records: Sequence[PreparedRecord], key_field: str) -> list[list[PreparedRecord]]:
+    """Batches in which no key value repeats, so that records sharing a key are applied one after the other.
+
+    A Collections upsert (and a Bulk job) refuses the same external id twice in one request.
+    """
+    rounds: list[list[PreparedRecord]] = []
+    seen: list[set[Any]] = []
+    for record in records:
+        value = record.values.get(key_field)
+        n = 0
+        if value not in (None, ""):
+            while n < len(seen) and value in seen[n]:
+                n += 1
+        if n == len(rounds):
+            rounds.append([])
+            seen.append(set())
+        rounds[n].append(record)
+        if value not in (None, ""):
+            seen[n].add(value)
+    return rounds

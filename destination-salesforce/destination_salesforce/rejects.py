@@ -1,0 +1,98 @@
+"""Rejected records: counted, logged grouped by error code with sample keys, optionally kept in a JSONL file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+SAMPLE_KEYS = 5
+RATIO_MIN_RECORDS = 100  # a ratio over a handful of records says nothing
+
+
+@dataclass(frozen=True)
+class Rejection:
+    stream: str
+    position: int
+    key: str
+    code: str
+    message: str
+    fields: Sequence[str] = ()
+
+
+class RejectThresholdExceeded(Exception):
+    """More records were rejected than the configured policy allows."""
+
+
+class RejectLog:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        max_records: int | None = None,
+        max_ratio: float | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.logger = logger
+        self.max_records = max_records
+        self.max_ratio = max_ratio
+        self.path = Path(path) if path else None
+        self.total = 0
+        self.by_code: Counter[str] = Counter()
+        self.samples: dict[str, list[str]] = defaultdict(list)
+        self._file: IO[str] | None = None
+
+    def add(self, rejection: Rejection, data: Mapping[str, Any] | None = None) -> None:
+        self.total += 1
+        self.by_code[rejection.code] += 1
+        if len(self.samples[rejection.code]) < SAMPLE_KEYS:
+            self.samples[rejection.code].append(f"{rejection.stream}:{rejection.key}")
+        if self.path is not None:
+            self._write(rejection, data)
+
+    def _write(self, rejection: Rejection, data: Mapping[str, Any] | None) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        line = {
+            "stream": rejection.stream,
+            "position": rejection.position,
+            "key": rejection.key,
+            "error": {"code": rejection.code, "message": rejection.message, "fields": list(rejection.fields)},
+            "data": data,
+        }
+        self._file.write(json.dumps(line, default=str) + "\n")
+        self._file.flush()
+
+    def summary(self) -> list[str]:
+        """One line per error code, most frequent first: count and up to five sample keys (never a payload)."""
+        return [
+            f"{code}: {count} rejected (e.g. {', '.join(self.samples[code])})"
+            for code, count in self.by_code.most_common()
+        ]
+
+    def log_summary(self) -> None:
+        if self.total:
+            self.logger.warning("%d records rejected by Salesforce:\n  %s", self.total, "\n  ".join(self.summary()))
+
+    def check(self, processed: int) -> None:
+        """Raise once the rejects pass the policy; `processed` counts every record sent, rejected or not."""
+        if self.max_records is not None and self.total > self.max_records:
+            raise RejectThresholdExceeded(
+                f"{self.total} records rejected, more than max_rejected_records={self.max_records}. "
+                + "; ".join(self.summary()[:3])
+            )
+        if self.max_ratio is not None and processed >= RATIO_MIN_RECORDS and self.total / processed > self.max_ratio:
+            raise RejectThresholdExceeded(
+                f"{self.total} of {processed} records rejected, more than max_rejected_ratio={self.max_ratio}. "
+                + "; ".join(self.summary()[:3])
+            )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

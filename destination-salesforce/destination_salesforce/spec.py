@@ -1,0 +1,90 @@
+"""The connector's specification and the typed settings read from a config that follows it."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode
+from salesforce_api.spec import credentials_spec
+
+OPERATIONS = ("insert", "update", "upsert", "delete")
+APIS = ("auto", "collections", "bulk")
+
+
+def connector_spec() -> ConnectorSpecification:
+    """spec.json with the shared credentials block (one definition for both connectors) put in."""
+    document = json.loads(pkgutil.get_data(__package__, "spec.json") or b"{}")
+    properties = document["connectionSpecification"]["properties"]
+    properties["credentials"] = {**credentials_spec(), "order": 0}
+    return ConnectorSpecification(
+        connectionSpecification=document["connectionSpecification"],
+        documentationUrl=document.get("documentationUrl"),
+        supported_destination_sync_modes=[DestinationSyncMode(m) for m in document["supported_destination_sync_modes"]],
+    )
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    operator: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    """Settings of one write, defaults filled in. Credentials stay a plain mapping for salesforce_api."""
+
+    credentials: Mapping[str, Any]
+    object: str
+    operation: str | None = None
+    external_id_field: str | None = None
+    auto_assign: bool = False
+    assignment_rule_id: str | None = None
+    column_mapping: tuple[ColumnRule, ...] = ()
+    filter: tuple[Condition, ...] = ()
+    batch_size: int = 10000
+    flush_interval_seconds: float = 1.0
+    api: str = "auto"
+    bulk_threshold: int = 2000
+    max_rejected_records: int | None = None
+    max_rejected_ratio: float | None = None
+    rejected_records_path: str | None = None
+    api_version: str = "62.0"
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> WriterConfig:
+        return cls(
+            credentials=config["credentials"],
+            object=config["object"],
+            operation=config.get("operation") or None,
+            external_id_field=config.get("external_id_field") or None,
+            auto_assign=bool(config.get("auto_assign", False)),
+            assignment_rule_id=config.get("assignment_rule_id") or None,
+            column_mapping=tuple(ColumnRule(r["source"], r["target"]) for r in config.get("column_mapping") or ()),
+            filter=tuple(Condition(c["field"], c["operator"], c.get("value")) for c in config.get("filter") or ()),
+            batch_size=int(config.get("batch_size", 10000)),
+            flush_interval_seconds=float(config.get("flush_interval_seconds", 1.0)),
+            api=config.get("api", "auto"),
+            bulk_threshold=int(config.get("bulk_threshold", 2000)),
+            max_rejected_records=config.get("max_rejected_records"),
+            max_rejected_ratio=config.get("max_rejected_ratio"),
+            rejected_records_path=config.get("rejected_records_path") or None,
+            api_version=str(config.get("api_version", "62.0")),
+        )
+
+    @property
+    def auto_assign_header(self) -> str:
+        """The Sforce-Auto-Assign value, always explicit: Salesforce assumes TRUE when the header is missing."""
+        if not self.auto_assign:
+            return "FALSE"
+        return self.assignment_rule_id or "TRUE"

@@ -1,0 +1,274 @@
+"""OAuth 2.0 flows that turn a credentials mapping into an access token and the org's instance URL."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+
+from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 (a URL path, not a secret)
+# Salesforce accepts assertions valid for a few minutes at most.
+JWT_LIFETIME_SECONDS = 180
+TOKEN_TIMEOUT = (10, 60)
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str = field(repr=False)
+    instance_url: str
+    issued_at: float
+
+    def __repr__(self) -> str:
+        return f"Token(access_token='***', instance_url={self.instance_url!r}, issued_at={self.issued_at!r})"
+
+
+def check_url(url: str, setting: str) -> str:
+    """A base URL without a trailing slash; https, or http only for this machine (the emulator)."""
+    url = (url or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"The setting '{setting}' must be a URL such as https://login.salesforce.com (got {url!r}).",
+            setting=setting,
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"The setting '{setting}' must use https:// (plain http is only allowed for localhost).", setting=setting
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _required(credentials: Mapping[str, Any], key: str) -> str:
+    value = credentials.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ConfigError(f"The setting 'credentials.{key}' is missing.", setting=f"credentials.{key}")
+    return str(value)
+
+
+class Authenticator:
+    """One OAuth flow. `login` posts to the token endpoint and returns a Token or raises a named error."""
+
+    auth_type = ""
+    # What the user should check when the token endpoint answers invalid_grant.
+    grant_settings: tuple[str, ...] = ()
+
+    def __init__(self, login_url: str, client_id: str) -> None:
+        self.login_url = check_url(login_url or DEFAULT_LOGIN_URL, "credentials.login_url")
+        self.client_id = client_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(login_url={self.login_url!r})"
+
+    @property
+    def token_url(self) -> str:
+        return self.login_url + TOKEN_PATH
+
+    def grant(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def login(self, http: requests.Session) -> Token:
+        try:
+            response = http.post(self.token_url, data=self.grant(), timeout=TOKEN_TIMEOUT)
+        except requests.exceptions.SSLError as exc:
+            raise ConfigError(
+                f"The login URL {self.login_url} failed TLS verification ({type(exc).__name__}); "
+                "check the setting 'credentials.login_url'.",
+                setting="credentials.login_url",
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ConfigError(
+                f"The login URL {self.login_url} cannot be reached ({type(exc).__name__}); "
+                "check the setting 'credentials.login_url'.",
+                setting="credentials.login_url",
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientError(
+                f"The Salesforce token endpoint answered HTTP {response.status_code}; try again later.",
+                status=response.status_code,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ConfigError(
+                f"{self.token_url} did not answer like a Salesforce token endpoint (HTTP {response.status_code}); "
+                "check the setting 'credentials.login_url'.",
+                setting="credentials.login_url",
+            )
+        if response.status_code == 200 and body.get("access_token") and body.get("instance_url"):
+            issued = body.get("issued_at")
+            try:
+                issued_at = int(issued) / 1000.0 if issued else time.time()
+            except (TypeError, ValueError):
+                issued_at = time.time()
+            return Token(
+                access_token=str(body["access_token"]),
+                instance_url=check_url(str(body["instance_url"]), "instance_url"),
+                issued_at=issued_at,
+            )
+        raise self._failure(str(body.get("error") or f"HTTP {response.status_code}"), body.get("error_description"))
+
+    def _failure(self, error: str, description: Any) -> AuthenticationError:
+        detail = f"{error}: {description}" if description else error
+        if error == "invalid_client_id":
+            setting, hint = "credentials.client_id", "check the setting 'credentials.client_id' (the consumer key)"
+        elif error == "invalid_client":
+            setting, hint = (
+                "credentials.client_secret",
+                "check the settings 'credentials.client_id' and 'credentials.client_secret' (consumer key and secret)",
+            )
+        elif error == "unsupported_grant_type":
+            setting, hint = "credentials.auth_type", self.unsupported_hint()
+        else:
+            names = " and ".join(f"'credentials.{name}'" for name in self.grant_settings)
+            setting, hint = f"credentials.{self.grant_settings[0]}", f"check the settings {names}"
+        return AuthenticationError(f"Salesforce refused the login ({detail}); {hint}.", setting=setting)
+
+    def unsupported_hint(self) -> str:
+        return (
+            f"the {self.auth_type} flow is not enabled for this connected app or org; "
+            "enable it or choose another method in the setting 'credentials.auth_type'"
+        )
+
+
+class UsernamePassword(Authenticator):
+    auth_type = "username_password"
+    grant_settings = ("password", "username", "security_token", "login_url")
+
+    def __init__(self, credentials: Mapping[str, Any]) -> None:
+        super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))
+        self._client_secret = _required(credentials, "client_secret")
+        self.username = _required(credentials, "username")
+        self._password = _required(credentials, "password")
+        self._security_token = str(credentials.get("security_token") or "")
+
+    def grant(self) -> dict[str, str]:
+        return {
+            "grant_type": "password",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "username": self.username,
+            # Salesforce expects the security token appended to the password.
+            "password": self._password + self._security_token,
+        }
+
+    def unsupported_hint(self) -> str:
+        return (
+            "the username-password flow is blocked in this org (the default since Summer '23); "
+            "choose client credentials or JWT bearer in the setting 'credentials.auth_type' instead"
+        )
+
+
+class RefreshToken(Authenticator):
+    auth_type = "refresh_token"
+    grant_settings = ("refresh_token", "client_id", "login_url")
+
+    def __init__(self, credentials: Mapping[str, Any]) -> None:
+        super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))
+        self._client_secret = _required(credentials, "client_secret")
+        self._refresh_token = _required(credentials, "refresh_token")
+
+    def grant(self) -> dict[str, str]:
+        return {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "refresh_token": self._refresh_token,
+        }
+
+
+class ClientCredentials(Authenticator):
+    auth_type = "client_credentials"
+    grant_settings = ("client_secret", "client_id", "login_url")
+
+    def __init__(self, credentials: Mapping[str, Any]) -> None:
+        super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))
+        self._client_secret = _required(credentials, "client_secret")
+
+    def grant(self) -> dict[str, str]:
+        return {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._client_secret}
+
+    def unsupported_hint(self) -> str:
+        return (
+            "the client credentials flow needs the org's My Domain URL as 'credentials.login_url' "
+            "and the flow enabled, with a Run As user, on the connected app (or another 'credentials.auth_type')"
+        )
+
+
+class JwtBearer(Authenticator):
+    auth_type = "jwt_bearer"
+    grant_settings = ("username", "private_key", "client_id", "audience")
+
+    def __init__(self, credentials: Mapping[str, Any]) -> None:
+        super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))
+        self.username = _required(credentials, "username")
+        self._private_key = _required(credentials, "private_key").strip()
+        self.audience = str(credentials.get("audience") or "").strip().rstrip("/") or self._default_audience()
+
+    def _default_audience(self) -> str:
+        host = urlsplit(self.login_url).hostname or ""
+        if host == "login.salesforce.com":
+            return DEFAULT_LOGIN_URL
+        if host == "test.salesforce.com" or ".sandbox.my.salesforce.com" in host:
+            return SANDBOX_LOGIN_URL
+        return self.login_url
+
+    def grant(self) -> dict[str, str]:
+        now = int(time.time())
+        claims = {
+            "iss": self.client_id,
+            "sub": self.username,
+            "aud": self.audience,
+            "exp": now + JWT_LIFETIME_SECONDS,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+        }
+        try:
+            assertion = jwt.encode(claims, self._private_key, algorithm="RS256")
+        except (ValueError, TypeError, jwt.PyJWTError):
+            # The library's message may quote key material: keep only a generic statement.
+            raise ConfigError(
+                "The setting 'credentials.private_key' is not a valid RSA private key in PEM format.",
+                setting="credentials.private_key",
+            ) from None
+        return {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+
+
+AUTHENTICATORS: dict[str, type[Authenticator]] = {
+    cls.auth_type: cls for cls in (UsernamePassword, RefreshToken, ClientCredentials, JwtBearer)
+}
+
+
+def authenticator_from_config(credentials: Mapping[str, Any]) -> Authenticator:
+    if not isinstance(credentials, Mapping):
+        raise ConfigError("The setting 'credentials' must be an object.", setting="credentials")
+    auth_type = credentials.get("auth_type") or "username_password"
+    try:
+        cls = AUTHENTICATORS[auth_type]
+    except KeyError:
+        raise ConfigError(
+            f"The setting 'credentials.auth_type' must be one of {', '.join(AUTHENTICATORS)} (got {auth_type!r}).",
+            setting="credentials.auth_type",
+        ) from None
+    return cls(credentials)

@@ -1,0 +1,341 @@
+"""Bulk API 2.0: query jobs streamed page by page as CSV, and ingest jobs uploaded in parts under 100 MB."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import requests
+import urllib3
+
+from salesforce_api.errors import ApiError, TransientError
+from salesforce_api.http import SalesforceSession
+
+logger = logging.getLogger("salesforce_api")
+
+QUERY = "query"
+INGEST = "ingest"
+DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+# Salesforce recommends at most 100 MB of raw CSV per ingest job (the hard limit is 150 MB base64).
+MAX_JOB_BYTES = 100_000_000
+SPOOL_BYTES = 8_000_000
+_NOT_SUPPORTED_CODES = frozenset({"INVALIDENTITY", "FeatureNotEnabled", "INVALID_TYPE_FOR_OPERATION"})
+_NOT_SUPPORTED_WORDS = ("compound", "not supported", "FeatureNotEnabled", "INVALIDENTITY")
+
+
+class BulkJobError(ApiError):
+    """A Bulk job ended Failed or Aborted."""
+
+    def __init__(self, job_id: str, error_message: str, *, error_code: str | None = "BULK_JOB_FAILED") -> None:
+        super().__init__(f"Bulk job {job_id} failed: {error_message}", error_code=error_code)
+        self.job_id = job_id
+        self.error_message = error_message
+
+
+class BulkNotSupportedError(ApiError):
+    """Bulk API cannot run this query (object not supported, compound fields...): read it through REST."""
+
+
+def _not_supported(error: ApiError) -> bool:
+    return error.error_code in _NOT_SUPPORTED_CODES or any(w in error.message for w in _NOT_SUPPORTED_WORDS)
+
+
+def _csv_rows(response: requests.Response) -> Iterator[list[str]]:
+    """CSV rows decoded straight from the socket: quoted newlines stay inside their field."""
+    response.raw.decode_content = True
+    # urllib3 closes the stream at EOF by default, which the text wrapper then reports as an error.
+    response.raw.auto_close = False
+    text = io.TextIOWrapper(response.raw, encoding="utf-8", newline="")
+    return csv.reader(text)
+
+
+class _JobPoller:
+    def __init__(self, session: SalesforceSession, poll_interval: float, poll_max: float, job_timeout: float) -> None:
+        self.session = session
+        self.poll_interval = poll_interval
+        self.poll_max = poll_max
+        self.job_timeout = job_timeout
+
+    def wait(self, kind: str, job_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.job_timeout
+        delay = self.poll_interval
+        while True:
+            info = self.session.get_json(f"jobs/{kind}/{job_id}")
+            if info.get("state") in DONE_STATES:
+                return info
+            if time.monotonic() > deadline:
+                raise TransientError(f"Bulk {kind} job {job_id} did not finish within {self.job_timeout:g}s.")
+            self.session.sleep(delay)
+            delay = min(self.poll_max, delay * 1.5)
+
+
+@dataclass
+class BulkQueryResult:
+    """A finished query job; `rows()` streams its result pages and deletes the job once read."""
+
+    client: BulkClient
+    job_id: str
+    number_records: int | None = None
+    max_records: int | None = None
+    header: list[str] = field(default_factory=list)
+
+    def rows(self) -> Iterator[dict[str, str]]:
+        session = self.client.session
+        path = f"jobs/query/{self.job_id}/results"
+        locator: str | None = None
+        finished = False
+        try:
+            while True:
+                params = {}
+                if locator:
+                    params["locator"] = locator
+                if self.max_records:
+                    params["maxRecords"] = str(self.max_records)
+                next_locator = yield from self._page(session, path, params)
+                if not next_locator or next_locator == "null":
+                    break
+                locator = next_locator
+            finished = True
+        finally:
+            if finished:
+                self.client.delete_job(self.job_id, QUERY, quiet=True)
+
+    def _page(self, session: SalesforceSession, path: str, params: dict[str, str]):
+        """Yield one page's rows; a page cut short in transit is fetched again, skipping rows already yielded."""
+        delivered = 0
+        for attempt in itertools.count():
+            response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
+            try:
+                reader = _csv_rows(response)
+                header = next(reader, None)
+                if header is None:
+                    return response.headers.get("Sforce-Locator")
+                self.header = header
+                if delivered:
+                    reader = itertools.islice(reader, delivered, None)
+                for row in reader:
+                    delivered += 1
+                    yield dict(zip(header, row, strict=False))
+                return response.headers.get("Sforce-Locator")
+            except (requests.RequestException, urllib3.exceptions.HTTPError, csv.Error) as exc:
+                if attempt >= session.max_retries:
+                    raise TransientError(
+                        f"Bulk query {self.job_id}: a result page kept breaking off ({exc!r})."
+                    ) from None
+                logger.warning("Bulk query %s: result page broke off (%s); fetching it again", self.job_id, exc)
+                session.sleep(session.backoff(attempt))
+            finally:
+                response.close()
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class IngestJob:
+    id: str
+    state: str
+    records_processed: int = 0
+    records_failed: int = 0
+    error_message: str | None = None
+    client: BulkClient | None = field(default=None, repr=False, compare=False)
+
+    def _results(self, which: str) -> Iterator[dict[str, str]]:
+        if self.client is None:
+            raise RuntimeError("this job is not bound to a client")
+        session = self.client.session
+        response = session.request(
+            "GET", f"jobs/ingest/{self.id}/{which}/", headers={"Accept": "text/csv"}, stream=True
+        )
+        try:
+            reader = _csv_rows(response)
+            header = next(reader, None)
+            if header is None:
+                return
+            for row in reader:
+                yield dict(zip(header, row, strict=False))
+        finally:
+            response.close()
+
+    def successful_results(self) -> Iterator[dict[str, str]]:
+        return self._results("successfulResults")
+
+    def failed_results(self) -> Iterator[dict[str, str]]:
+        return self._results("failedResults")
+
+    def unprocessed_records(self) -> Iterator[dict[str, str]]:
+        return self._results("unprocessedrecords")
+
+
+class BulkClient:
+    def __init__(
+        self,
+        session: SalesforceSession,
+        poll_interval: float = 0.5,
+        poll_max: float = 10.0,
+        job_timeout: float = 86400,
+        max_job_bytes: int = MAX_JOB_BYTES,
+    ) -> None:
+        self.session = session
+        self.max_job_bytes = max_job_bytes
+        self._poller = _JobPoller(session, poll_interval, poll_max, job_timeout)
+
+    # -- query ---------------------------------------------------------------------------------------------------
+
+    def query(self, soql: str, *, include_deleted: bool = False, max_records: int | None = None) -> BulkQueryResult:
+        body = {
+            "operation": "queryAll" if include_deleted else "query",
+            "query": soql,
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        }
+        try:
+            # A repeated query job only costs a job, so a lost answer may be retried.
+            job = self.session.send_json("POST", "jobs/query", body, idempotent=True)
+        except ApiError as exc:
+            if _not_supported(exc):
+                raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
+            raise
+        job_id = job["id"]
+        try:
+            info = self._poller.wait(QUERY, job_id)
+        except BaseException:
+            self.abort_job(job_id, QUERY, quiet=True)
+            raise
+        if info.get("state") != "JobComplete":
+            message = str(info.get("errorMessage") or info.get("state"))
+            if any(w in message for w in _NOT_SUPPORTED_WORDS):
+                raise BulkNotSupportedError(message, error_code="BULK_NOT_SUPPORTED")
+            raise BulkJobError(job_id, message)
+        return BulkQueryResult(
+            client=self, job_id=job_id, number_records=info.get("numberRecordsProcessed"), max_records=max_records
+        )
+
+    # -- ingest --------------------------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        sobject: str,
+        operation: str,
+        header: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        external_id_field: str | None = None,
+        assignment_rule_id: str | None = None,
+    ) -> list[IngestJob]:
+        """Upload `rows` as one job per part under `max_job_bytes`, then wait for every job to finish."""
+        if operation == "upsert" and not external_id_field:
+            raise ValueError("an upsert needs external_id_field")
+        spec: dict[str, Any] = {
+            "object": sobject,
+            "operation": operation,
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        }
+        if external_id_field:
+            spec["externalIdFieldName"] = external_id_field
+        if assignment_rule_id:
+            spec["assignmentRuleId"] = assignment_rule_id
+        job_ids = [self._upload(spec, part) for part in self._parts(header, rows)]
+        return [self._finished_job(job_id) for job_id in job_ids]
+
+    def _parts(self, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[IO[bytes]]:
+        """CSV files (spooled in memory, overflowing to the system temp dir) each under `max_job_bytes`."""
+        head = _csv_bytes([header])
+        flush_chars = max(1, min(1_000_000, self.max_job_bytes // 8))
+        part: IO[bytes] | None = None
+        size = 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+
+        def new_part() -> IO[bytes]:
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")  # noqa: SIM115 (closed by caller)
+            spool.write(head)
+            return spool
+
+        def add(block: bytes) -> Iterator[IO[bytes]]:
+            nonlocal part, size
+            if part is not None and size > len(head) and size + len(block) > self.max_job_bytes:
+                yield part
+                part = None
+            if part is None:
+                part, size = new_part(), len(head)
+            part.write(block)
+            size += len(block)
+
+        for row in rows:
+            writer.writerow(row)
+            if buffer.tell() >= flush_chars:
+                yield from add(buffer.getvalue().encode("utf-8"))
+                buffer.seek(0)
+                buffer.truncate()
+        if buffer.tell():
+            yield from add(buffer.getvalue().encode("utf-8"))
+        if part is not None:
+            yield part
+
+    def _upload(self, spec: dict[str, Any], part: IO[bytes]) -> str:
+        with part:
+            job = self.session.send_json("POST", "jobs/ingest", spec)
+            job_id = job["id"]
+            content_url = (
+                job.get("contentUrl") or f"services/data/v{self.session.api_version}/jobs/ingest/{job_id}/batches"
+            )
+            try:
+                part.seek(0)
+                self.session.request(
+                    "PUT", "/" + content_url.lstrip("/"), data=part, headers={"Content-Type": "text/csv"}
+                )
+                self.session.send_json("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"}, idempotent=True)
+            except BaseException:
+                self.abort_job(job_id, INGEST, quiet=True)
+                raise
+        return job_id
+
+    def _finished_job(self, job_id: str) -> IngestJob:
+        info = self._poller.wait(INGEST, job_id)
+        return IngestJob(
+            id=job_id,
+            state=str(info.get("state")),
+            records_processed=int(info.get("numberRecordsProcessed") or 0),
+            records_failed=int(info.get("numberRecordsFailed") or 0),
+            error_message=info.get("errorMessage"),
+            client=self,
+        )
+
+    # -- jobs ----------------------------------------------------------------------------------------------------
+
+    def job_info(self, job_id: str, kind: str) -> dict[str, Any]:
+        return self.session.get_json(f"jobs/{kind}/{job_id}")
+
+    def abort_job(self, job_id: str, kind: str, *, quiet: bool = False) -> None:
+        try:
+            self.session.send_json("PATCH", f"jobs/{kind}/{job_id}", {"state": "Aborted"}, idempotent=True)
+        except ApiError:
+            if not quiet:
+                raise
+        except Exception as exc:  # cleanup must not hide the error that led here
+            if not quiet:
+                raise
+            logger.warning("Could not abort Bulk %s job %s: %s", kind, job_id, exc)
+
+    def delete_job(self, job_id: str, kind: str, *, quiet: bool = False) -> None:
+        try:
+            self.session.request("DELETE", f"jobs/{kind}/{job_id}")
+        except Exception as exc:
+            if not quiet:
+                raise
+            logger.warning("Could not delete Bulk %s job %s: %s", kind, job_id, exc)
+
+
+def _csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")

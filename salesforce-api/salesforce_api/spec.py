@@ -1,0 +1,188 @@
+"""The JSON-schema property both connectors' specs use for the `credentials` setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOGIN_URL_EXAMPLES = [
+    "https://login.salesforce.com",
+    "https://test.salesforce.com",
+    "https://MyDomainName.my.salesforce.com",
+]
+
+
+def _login_url(order: int, *, my_domain: bool = False) -> dict[str, Any]:
+    description = (
+        "Where to log in: https://login.salesforce.com for production and Developer Edition orgs, "
+        "https://test.salesforce.com for sandboxes, or your org's My Domain URL "
+        "(Setup > My Domain, e.g. https://MyDomainName.my.salesforce.com)."
+    )
+    if my_domain:
+        description = (
+            "Your org's My Domain URL, shown in Setup > My Domain (e.g. https://MyDomainName.my.salesforce.com, "
+            "or https://MyDomainName--SandboxName.sandbox.my.salesforce.com for a sandbox). "
+            "The client credentials flow does not work with login.salesforce.com."
+        )
+    prop: dict[str, Any] = {
+        "type": "string",
+        "title": "My Domain URL" if my_domain else "Login URL",
+        "description": description,
+        "examples": LOGIN_URL_EXAMPLES[2:] if my_domain else LOGIN_URL_EXAMPLES,
+        "pattern": "^https?://",
+        "order": order,
+    }
+    if not my_domain:
+        prop["default"] = "https://login.salesforce.com"
+    return prop
+
+
+def _const(auth_type: str) -> dict[str, Any]:
+    return {"type": "string", "const": auth_type, "default": auth_type, "enum": [auth_type], "order": 0}
+
+
+def _client_id(order: int) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "title": "Client ID (consumer key)",
+        "description": (
+            "The consumer key of your connected app or external client app: Setup > App Manager > the app > "
+            "View > Manage Consumer Details."
+        ),
+        "order": order,
+    }
+
+
+def _client_secret(order: int) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "title": "Client secret (consumer secret)",
+        "description": "The consumer secret shown next to the consumer key under Manage Consumer Details.",
+        "airbyte_secret": True,
+        "order": order,
+    }
+
+
+def _username(order: int, what: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "title": "Username",
+        "description": f"The Salesforce username {what} (looks like an email address, e.g. integration@acme.com).",
+        "order": order,
+    }
+
+
+def credentials_spec(order: int = 0) -> dict[str, Any]:
+    """A `oneOf` with one option per `auth_type`; username-password first as it is the quickest to set up."""
+    username_password = {
+        "type": "object",
+        "title": "Username and password",
+        "description": (
+            "Log in with a user's password and security token through a connected app. Salesforce blocks this "
+            "flow by default in orgs created since Summer '23 and is phasing it out: prefer client credentials "
+            "or JWT bearer for a lasting integration."
+        ),
+        "required": ["auth_type", "client_id", "client_secret", "username", "password"],
+        "properties": {
+            "auth_type": _const("username_password"),
+            "login_url": _login_url(1),
+            "client_id": _client_id(2),
+            "client_secret": _client_secret(3),
+            "username": _username(4, "the connector logs in as"),
+            "password": {
+                "type": "string",
+                "title": "Password",
+                "description": "The user's Salesforce password.",
+                "airbyte_secret": True,
+                "order": 5,
+            },
+            "security_token": {
+                "type": "string",
+                "title": "Security token",
+                "description": (
+                    "Appended to the password unless the connector's IP address is trusted. Reset it under your "
+                    "personal settings > Reset My Security Token; Salesforce emails the new token."
+                ),
+                "airbyte_secret": True,
+                "order": 6,
+            },
+        },
+    }
+    client_credentials = {
+        "type": "object",
+        "title": "Client credentials",
+        "description": (
+            "Recommended for integrations: the connected app logs in as its Run As user. Enable the client "
+            "credentials flow on the app and pick that user under Manage > Edit Policies."
+        ),
+        "required": ["auth_type", "login_url", "client_id", "client_secret"],
+        "properties": {
+            "auth_type": _const("client_credentials"),
+            "login_url": _login_url(1, my_domain=True),
+            "client_id": _client_id(2),
+            "client_secret": _client_secret(3),
+        },
+    }
+    jwt_bearer = {
+        "type": "object",
+        "title": "JWT bearer (certificate)",
+        "description": (
+            "Log in as a pre-authorised user with a JWT signed by the private key whose certificate is uploaded "
+            "to the connected app (Use digital signatures). No password or secret is stored."
+        ),
+        "required": ["auth_type", "client_id", "username", "private_key"],
+        "properties": {
+            "auth_type": _const("jwt_bearer"),
+            "login_url": _login_url(1),
+            "client_id": _client_id(2),
+            "username": _username(3, "the connector acts as; its profile or permission set must be pre-authorised"),
+            "private_key": {
+                "type": "string",
+                "title": "Private key (PEM)",
+                "description": (
+                    "The RSA private key, in PEM format (-----BEGIN PRIVATE KEY-----...), matching the certificate "
+                    "uploaded to the connected app."
+                ),
+                "airbyte_secret": True,
+                "multiline": True,
+                "order": 4,
+            },
+            "audience": {
+                "type": "string",
+                "title": "Audience (optional)",
+                "description": (
+                    "The JWT audience. Leave empty to use https://login.salesforce.com, or "
+                    "https://test.salesforce.com when the login URL is a sandbox."
+                ),
+                "order": 5,
+            },
+        },
+    }
+    refresh_token = {
+        "type": "object",
+        "title": "OAuth refresh token",
+        "description": (
+            "Log in with a refresh token obtained through the connected app's web-server flow. Turn refresh "
+            "token rotation off on the app: the connector cannot store a new token."
+        ),
+        "required": ["auth_type", "client_id", "client_secret", "refresh_token"],
+        "properties": {
+            "auth_type": _const("refresh_token"),
+            "login_url": _login_url(1),
+            "client_id": _client_id(2),
+            "client_secret": _client_secret(3),
+            "refresh_token": {
+                "type": "string",
+                "title": "Refresh token",
+                "description": "The refresh token issued to the connected app for the integration user.",
+                "airbyte_secret": True,
+                "order": 4,
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "title": "Authentication",
+        "description": "How the connector logs in to Salesforce.",
+        "order": order,
+        "oneOf": [username_password, client_credentials, jwt_bearer, refresh_token],
+    }

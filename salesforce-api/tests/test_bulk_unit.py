@@ -1,0 +1,100 @@
+"""Bulk API 2.0 on mocked endpoints: job polling, CSV streaming across pages, ingest split into jobs."""
+
+from __future__ import annotations
+
+import pytest
+from salesforce_api import BulkClient, BulkJobError, BulkNotSupportedError
+
+from .conftest import DATA
+
+
+def bulk(session) -> BulkClient:
+    return BulkClient(session, poll_interval=0.001, poll_max=0.001)
+
+
+def test_query_rows_stream_across_locator_pages(session, mocked):
+    mocked.post(DATA + "/jobs/query", json={"id": "750Q", "state": "UploadComplete"})
+    mocked.get(DATA + "/jobs/query/750Q", [{"json": {"state": "InProgress"}}, {"json": {"state": "JobComplete"}}])
+    page1 = 'Id,Name,Description\n001A,"Acme, Inc.","two\nlines"\n001B,Bolt,\n'
+    page2 = 'Id,Name,Description\n001C,"say ""hi""",NA\n'
+
+    def results(request, context):
+        last = request.qs.get("locator") == ["loc1"]
+        context.headers["Sforce-Locator"] = "null" if last else "loc1"
+        return page2 if last else page1
+
+    route = mocked.get(DATA + "/jobs/query/750Q/results", text=results)
+    deleted = mocked.delete(DATA + "/jobs/query/750Q", status_code=204)
+    result = bulk(session).query("SELECT Id, Name, Description FROM Account", include_deleted=True, max_records=2)
+    assert mocked.request_history[1].json()["operation"] == "queryAll"
+    rows = result.rows()
+    assert next(rows) == {"Id": "001A", "Name": "Acme, Inc.", "Description": "two\nlines"}
+    assert route.call_count == 1  # one page at a time
+    assert list(rows) == [
+        {"Id": "001B", "Name": "Bolt", "Description": ""},
+        {"Id": "001C", "Name": 'say "hi"', "Description": "NA"},
+    ]
+    assert [r.qs.get("maxrecords") for r in route.request_history] == [["2"], ["2"]]
+    assert deleted.call_count == 1
+
+
+def test_a_failed_query_job_raises_with_its_message(session, mocked):
+    mocked.post(DATA + "/jobs/query", json={"id": "750F"})
+    mocked.get(DATA + "/jobs/query/750F", json={"state": "Failed", "errorMessage": "INVALID_FIELD: bad"})
+    with pytest.raises(BulkJobError) as caught:
+        bulk(session).query("SELECT Id FROM Account")
+    assert caught.value.job_id == "750F" and "INVALID_FIELD" in caught.value.error_message
+
+
+def test_objects_bulk_cannot_serve_raise_not_supported(session, mocked):
+    mocked.post(
+        DATA + "/jobs/query",
+        status_code=400,
+        json=[{"errorCode": "INVALIDENTITY", "message": "Entity 'X' is not supported by the Bulk API."}],
+    )
+    with pytest.raises(BulkNotSupportedError):
+        bulk(session).query("SELECT Id FROM X")
+
+
+def test_ingest_splits_into_jobs_under_the_size_limit(session, mocked):
+    jobs = iter(["750A", "750B", "750C", "750D"])
+    uploads: dict[str, str] = {}
+
+    def create(request, context):
+        job_id = next(jobs)
+        return {"id": job_id, "state": "Open", "contentUrl": f"services/data/v62.0/jobs/ingest/{job_id}/batches"}
+
+    def upload(request, context):
+        body = request.body.read() if hasattr(request.body, "read") else request.body
+        uploads[request.url.split("/")[-2]] = body.decode()
+        context.status_code = 201
+        return ""
+
+    mocked.post(DATA + "/jobs/ingest", json=create)
+    mocked.put(requests_mock_any_batches(), text=upload)
+    mocked.patch(requests_mock_any_job(), json={"state": "UploadComplete"})
+    mocked.get(requests_mock_any_job(), json={"state": "JobComplete", "numberRecordsProcessed": 1})
+    client = BulkClient(session, poll_interval=0.001, poll_max=0.001, max_job_bytes=60)
+    rows = [[f"name-{i:02d}", "x,y"] for i in range(6)]
+    result = client.ingest("Account", "upsert", ["Name", "Ext__c"], rows, external_id_field="Ext__c")
+    assert len(result) >= 2
+    assert all(job.state == "JobComplete" for job in result)
+    bodies = [uploads[job.id] for job in result]
+    assert all(body.startswith("Name,Ext__c\n") for body in bodies)
+    assert all(len(body.encode()) <= 60 or body.count("\n") == 2 for body in bodies)
+    uploaded_rows = [line for body in bodies for line in body.splitlines()[1:]]
+    assert uploaded_rows == [f'name-{i:02d},"x,y"' for i in range(6)]
+    create_body = mocked.request_history[1].json()
+    assert create_body["externalIdFieldName"] == "Ext__c" and create_body["lineEnding"] == "LF"
+
+
+def requests_mock_any_batches():
+    import re
+
+    return re.compile(r".*/jobs/ingest/750[A-D]/batches$")
+
+
+def requests_mock_any_job():
+    import re
+
+    return re.compile(r".*/jobs/ingest/750[A-D]$")

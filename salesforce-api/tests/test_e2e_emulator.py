@@ -1,0 +1,231 @@
+"""The client against the emulated org on 127.0.0.1: every auth flow, REST reads and writes, faults, Bulk."""
+
+from __future__ import annotations
+
+import pytest
+from salesforce_api import BulkClient, RestClient, connect
+from salesforce_api.errors import AuthenticationError, NotFoundError, QuotaExceededError
+from salesforce_api.http import SalesforceSession
+
+FLOWS = ["username_password", "refresh_token", "client_credentials", "jwt_bearer"]
+
+
+def fast(session: SalesforceSession) -> SalesforceSession:
+    session.backoff_base, session.backoff_max = 0.001, 0.002
+    return session
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_every_auth_flow_logs_in_and_reads(emulator, flow):
+    session = connect(emulator.credentials(flow))
+    rest = RestClient(session)
+    names = {s["name"] for s in rest.describe_global()["sobjects"]}
+    assert {"Account", "Contact", "X__c"} <= names
+    assert session.instance_url == emulator.url
+    assert session.usage is not None and session.usage.used >= 1
+    assert session.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("flow", "key", "setting"),
+    [
+        ("username_password", "password", "credentials.password"),
+        ("username_password", "client_id", "credentials.client_id"),
+        ("username_password", "client_secret", "credentials.client_secret"),
+        ("refresh_token", "refresh_token", "credentials.refresh_token"),
+        ("client_credentials", "client_secret", "credentials.client_secret"),
+    ],
+)
+def test_wrong_credentials_name_the_setting_and_hide_the_secret(emulator, flow, key, setting):
+    credentials = {**emulator.credentials(flow), key: "WRONG-SECRET-VALUE"}
+    with pytest.raises(AuthenticationError) as caught:
+        RestClient(connect(credentials)).limits()
+    assert caught.value.setting == setting
+    message = str(caught.value)
+    assert setting in message or setting.split(".")[1] in message
+    assert "WRONG-SECRET-VALUE" not in message
+    for secret in emulator.credentials(flow).values():
+        if secret not in (flow, emulator.url, credentials.get("username"), credentials.get("client_id")):
+            assert str(secret) not in message
+
+
+def test_jwt_signed_with_another_key_is_refused(emulator):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    credentials = {**emulator.credentials("jwt_bearer"), "private_key": other.decode()}
+    with pytest.raises(AuthenticationError) as caught:
+        RestClient(connect(credentials)).limits()
+    assert "PRIVATE KEY" not in str(caught.value)
+
+
+def test_describe_and_describe_many_cost_one_call_per_25(emulator):
+    session = connect(emulator.credentials())
+    rest = RestClient(session)
+    account = rest.describe("Account")
+    assert account["name"] == "Account" and any(f["name"] == "Id" for f in account["fields"])
+    with pytest.raises(NotFoundError):
+        rest.describe("NoSuchObject__c")
+    emulator.admin.reset_calls()
+    out = dict(rest.describe_many(["Account", "Contact", "X__c", "NoSuchObject__c"]))
+    assert out["X__c"]["name"] == "X__c"
+    assert isinstance(out["NoSuchObject__c"], NotFoundError)
+    assert emulator.admin.calls()["total"] == 1
+
+
+def test_query_pages_through_every_record_in_order(emulator_factory):
+    org = emulator_factory(records=45, rest_page_size=10)
+    rest = RestClient(connect(org.credentials()))
+    pages = list(rest.query_pages("SELECT Id, Name, Owner.Name FROM Account ORDER BY Id"))
+    assert len(pages) == 5
+    assert {p.total_size for p in pages} == {45}
+    records = [r for p in pages for r in p.records]
+    ids = [r["Id"] for r in records]
+    assert ids == sorted(ids) and len(set(ids)) == 45
+    assert all("attributes" not in r for r in records)
+    assert all(r["Owner"] is None or "attributes" not in r["Owner"] for r in records)
+    assert rest.count("FROM Account") == 45
+
+
+def test_query_all_includes_deleted_records(emulator):
+    rest = RestClient(connect(emulator.credentials()))
+    victim = next(rest.query("SELECT Id FROM Contact LIMIT 1"))["Id"]
+    rest.delete_one("Contact", victim)
+    live = {r["Id"] for r in rest.query("SELECT Id FROM Contact")}
+    everything = {r["Id"]: r for r in rest.query("SELECT Id, IsDeleted FROM Contact", include_deleted=True)}
+    assert victim not in live
+    assert everything[victim]["IsDeleted"] is True
+
+
+def test_collections_create_update_upsert_delete(emulator):
+    rest = RestClient(connect(emulator.credentials()))
+    created = rest.create("Account", [{"Name": "One"}, {"Name": "Two"}, {"NoSuchField__c": 1}])
+    assert [r.success for r in created] == [True, True, False]
+    assert created[2].errors[0].status_code == "INVALID_FIELD"
+    ids = [r.id for r in created[:2]]
+    updated = rest.update("Account", [{"Id": ids[0], "Name": "Uno"}, {"Id": ids[1], "Name": "Dos"}])
+    assert all(r.success for r in updated)
+    assert rest.get_one("Account", ids[0], ["Name"])["Name"] == "Uno"
+    upserted = rest.upsert("X__c", "External_Id__c", [{"External_Id__c": "E-1", "Name": "first"}])
+    assert upserted[0].success and upserted[0].created is True
+    again = rest.upsert("X__c", "External_Id__c", [{"External_Id__c": "E-1", "Name": "second"}])
+    assert again[0].success and again[0].created is False and again[0].id == upserted[0].id
+    deleted = rest.delete(ids)
+    assert all(r.success for r in deleted)
+    remaining = {r["Id"] for r in rest.query("SELECT Id FROM Account")}
+    assert not remaining & set(ids)
+
+
+def test_single_record_calls(emulator):
+    rest = RestClient(connect(emulator.credentials()))
+    result = rest.insert_one("Account", {"Name": "Solo"})
+    assert result.success and result.id
+    rest.update_one("Account", result.id, {"Name": "Solo 2"})
+    assert rest.get_one("Account", result.id)["Name"] == "Solo 2"
+    first = rest.upsert_one("X__c", "External_Id__c", "E-9", {"Name": "x"})
+    assert first.created is True
+    assert rest.upsert_one("X__c", "External_Id__c", "E-9", {"Name": "y"}).created is False
+    rest.delete_one("Account", result.id)
+    with pytest.raises(NotFoundError):
+        rest.get_one("Account", result.id)
+
+
+def test_expired_session_is_refreshed_once(emulator):
+    session = connect(emulator.credentials())
+    rest = RestClient(session)
+    rest.limits()
+    emulator.admin.add_fault(path="/limits", kind="expire_session", count=1)
+    assert "DailyApiRequests" in rest.limits()
+
+
+def test_server_errors_and_resets_are_retried(emulator):
+    rest = RestClient(fast(connect(emulator.credentials())))
+    emulator.admin.add_fault(path="/query", kind="status", status=503, count=2)
+    assert len(list(rest.query("SELECT Id FROM Account"))) == 20
+    emulator.admin.add_fault(path="/query", kind="reset", count=1)
+    assert len(list(rest.query("SELECT Id FROM Account"))) == 20
+
+
+def test_daily_limit_and_budget(emulator):
+    session = connect(emulator.credentials())
+    rest = RestClient(session)
+    emulator.admin.configure(daily_api_limit=100, api_usage=60)
+    rest.limits()
+    assert session.usage.limit == 100 and session.usage.used >= 60
+    session.budget_percent = 50
+    with pytest.raises(QuotaExceededError) as caught:
+        rest.limits()
+    assert caught.value.budget
+    session.budget_percent = None
+    emulator.admin.add_fault(path="/limits", kind="request_limit", count=1)
+    with pytest.raises(QuotaExceededError) as caught:
+        rest.limits()
+    assert not caught.value.budget
+
+
+def test_deleted_resource_reports_deleted_records(emulator):
+    from datetime import UTC, datetime, timedelta
+
+    rest = RestClient(connect(emulator.credentials()))
+    victim = next(rest.query("SELECT Id FROM Account LIMIT 1"))["Id"]
+    rest.delete_one("Account", victim)
+    now = datetime.now(UTC)
+    answer = rest.deleted("Account", now - timedelta(days=1), now + timedelta(minutes=1))
+    assert victim in {item["id"] for item in answer["deletedRecords"]}
+
+
+def test_bulk_query_streams_every_row(emulator_factory):
+    org = emulator_factory(records=120)
+    session = connect(org.credentials())
+    bulk = BulkClient(session, poll_interval=0.01, poll_max=0.05)
+    result = bulk.query("SELECT Id, Name, AnnualRevenue FROM Account", max_records=50)
+    rows = list(result.rows())
+    assert len(rows) == 120 and len({r["Id"] for r in rows}) == 120
+    assert set(rows[0]) == {"Id", "Name", "AnnualRevenue"}
+    rest_ids = {r["Id"] for r in RestClient(session).query("SELECT Id FROM Account")}
+    assert {r["Id"] for r in rows} == rest_ids
+
+
+def test_bulk_ingest_reports_successes_and_failures(emulator):
+    session = connect(emulator.credentials())
+    bulk = BulkClient(session, poll_interval=0.01, poll_max=0.05)
+    rows = [["Bulk one", "B-1"], ["Bulk, two\nlines", "B-2"], ["", "B-3"]]
+    jobs = bulk.ingest("X__c", "upsert", ["Name", "External_Id__c"], rows, external_id_field="External_Id__c")
+    assert len(jobs) == 1 and jobs[0].state == "JobComplete"
+    ok = list(jobs[0].successful_results())
+    failed = list(jobs[0].failed_results())
+    assert len(ok) + len(failed) == 3
+    assert all(r["sf__Id"] for r in ok)
+    names = {r["Name"] for r in ok}
+    assert "Bulk, two\nlines" in names
+
+
+def test_bulk_result_page_cut_short_is_fetched_again(emulator_factory):
+    org = emulator_factory(records=60)
+    bulk = BulkClient(fast(connect(org.credentials())), poll_interval=0.01, poll_max=0.05)
+    result = bulk.query("SELECT Id, Name FROM Account", max_records=25)
+    org.admin.add_fault(path="/results", kind="truncate", count=1)
+    rows = list(result.rows())
+    assert len(rows) == 60 and len({r["Id"] for r in rows}) == 60
+
+
+def test_failed_bulk_job_raises(emulator):
+    from salesforce_api import BulkJobError
+
+    bulk = BulkClient(connect(emulator.credentials()), poll_interval=0.01, poll_max=0.05)
+    emulator.admin.add_fault(path="/jobs/query", kind="bulk_job_failed", count=1)
+    with pytest.raises(BulkJobError) as caught:
+        bulk.query("SELECT Id FROM Account")
+    assert caught.value.job_id and caught.value.error_message
+
+
+def test_query_timeout_propagates(emulator):
+    from salesforce_api import QueryTimeoutError
+
+    rest = RestClient(connect(emulator.credentials()))
+    emulator.admin.add_fault(path="/query", kind="query_timeout", count=1)
+    with pytest.raises(QueryTimeoutError):
+        list(rest.query("SELECT Id FROM Account"))

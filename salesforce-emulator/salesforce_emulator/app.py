@@ -1,0 +1,36 @@
+"""The emulator's ASGI application: OAuth, REST, Bulk API 2.0 and admin routes behind the request gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from salesforce_emulator import admin, rest
+from salesforce_emulator.gateway import Gateway
+from salesforce_emulator.jsonresp import not_found
+from salesforce_emulator.oauth import token_endpoint
+from salesforce_emulator.org import Org
+
+try:  # Bulk API 2.0 lives in its own module; the REST org still works without it.
+    from salesforce_emulator.bulk import routes as bulk_routes
+except ImportError:  # pragma: no cover - only while bulk.py is absent
+    bulk_routes = []
+
+
+async def _not_found(request: Any, exc: Exception) -> Any:
+    return not_found()
+
+
+def create_app(org: Org) -> Gateway:
+    routes = [
+        Route("/services/oauth2/token", token_endpoint, methods=["POST"]),
+        *admin.routes(),
+        *list(bulk_routes),
+        *rest.routes(),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found})
+    app.router.redirect_slashes = False
+    app.state.org = org
+    return Gateway(app, org)

@@ -1,0 +1,185 @@
+"""Bulk API 2.0 query jobs: run the SOQL once into a CSV file, then serve it in pages by locator.
+
+Processing writes the result rows (csv.writer over the SQLite cursor, a block of rows at a time) to one file and keeps
+the byte offset of every ROWS_PER_BLOCK-th row. A results page is then a byte range of that file: a locator names a
+row position, its offset is one index lookup (plus a scan of at most one block when a client's maxRecords does not
+fall on a block boundary), and the page streams straight from disk. Like Salesforce, the results are a snapshot taken
+when the job ran: later writes do not change them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import threading
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from salesforce_emulator.bulk_jobs import Job
+
+if TYPE_CHECKING:
+    from salesforce_emulator.org import Org
+
+ROWS_PER_BLOCK = 1000
+READ_CHUNK = 1 << 20  # bytes per chunk of a streamed results page
+QUERY_TIMEOUT_MESSAGE = "Failed to process query: QUERY_TIMEOUT: Your query request was running for too long."
+DEFAULT_FAILURE = "InternalServerError : An unexpected error occurred while processing the job."
+
+
+class LocatorError(ValueError):
+    """A locator this job never handed out."""
+
+
+@dataclass
+class QueryResults:
+    path: str
+    header: bytes
+    total: int
+    block_offsets: array  # byte offset of row k * ROWS_PER_BLOCK for every block k, then the file size
+    newline: bytes = b"\n"
+    _row_offsets: dict[int, int] = field(default_factory=dict)  # offsets found by scanning, by row
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def size(self) -> int:
+        return self.block_offsets[-1]
+
+    def offset_of(self, row: int) -> int:
+        """The byte offset where row `row` (0-based) starts; the file size for row == total."""
+        if row >= self.total:
+            return self.size
+        block, within = divmod(row, ROWS_PER_BLOCK)
+        if within == 0:
+            return self.block_offsets[block]
+        with self._lock:
+            known = self._row_offsets.get(row)
+        if known is None:
+            known = self._scan(block, within)
+            with self._lock:
+                self._row_offsets[row] = known
+        return known
+
+    def _scan(self, block: int, within: int) -> int:
+        """Offset of the `within`-th row of a block: count line ends outside quoted values (quotes come in pairs)."""
+        start, end = self.block_offsets[block], self.block_offsets[block + 1]
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            data = handle.read(end - start)
+        position = 0
+        quotes = 0
+        rows = 0
+        step = len(self.newline)
+        while rows < within:
+            found = data.index(self.newline, position)
+            quotes += data.count(b'"', position, found)
+            position = found + step
+            if quotes % 2 == 0:
+                rows += 1
+        return start + position
+
+
+def encode_locator(position: int) -> str:
+    # Salesforce's locators are base64 of the row position too (e.g. "MTAwMDA" for 10000).
+    return base64.b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def decode_locator(locator: str) -> int:
+    try:
+        text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
+        position = int(text)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise LocatorError(locator) from exc
+    if position < 0:
+        raise LocatorError(locator)
+    return position
+
+
+def process(job: Job, org: Org, plan: Any, include_limit: int | None) -> str | None:
+    """Run the job's query into its results file; returns the errorMessage when the job fails."""
+    fault = org.take_fault("bulk_job_failed", job.path)
+    if fault is not None:
+        return fault.get("message") or DEFAULT_FAILURE
+    conn = org.read_connection()
+    total = conn.execute(plan.count_sql, plan.count_params).fetchone()[0]
+    if include_limit is not None:
+        total = min(total, include_limit)
+    limit = org.query_timeout_rows
+    timeout_fault = org.faults.take(None, job.path, {"query_timeout"}, rows=total)
+    if timeout_fault is not None or (limit is not None and total > limit):
+        return QUERY_TIMEOUT_MESSAGE
+
+    header = io.StringIO()
+    csv.writer(header, delimiter=job.delimiter, lineterminator=job.newline, quoting=csv.QUOTE_ALL).writerow(
+        plan.csv_header()
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=job.delimiter, lineterminator=job.newline, quoting=csv.QUOTE_ALL)
+    shape = plan.csv_values
+    offsets = array("q", [0])
+    rows_written = 0
+    position = 0
+    path = job.file("results.csv")
+    cursor = conn.execute(plan.sql, plan.params)
+    try:
+        with open(path, "wb") as out:
+            while True:
+                rows = cursor.fetchmany(ROWS_PER_BLOCK)
+                if not rows:
+                    break
+                writer.writerows(map(shape, rows))
+                data = buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+                out.write(data)
+                position += len(data)
+                offsets.append(position)
+                rows_written += len(rows)
+                job.processed = rows_written
+                if job.cancelled.is_set():
+                    return None
+    finally:
+        cursor.close()
+    job.results = QueryResults(
+        path=path,
+        header=header.getvalue().encode(),
+        total=rows_written,
+        block_offsets=offsets,
+        newline=job.newline.encode(),
+    )
+    return None
+
+
+@dataclass
+class Page:
+    start: int
+    end: int
+    locator: str  # the next page's locator, or "null"
+    content_length: int
+    body: Iterator[bytes]
+
+
+def page(results: QueryResults, locator: str | None, max_records: int) -> Page:
+    start = decode_locator(locator) if locator else 0
+    if start > results.total:
+        raise LocatorError(locator or "")
+    end = min(results.total, start + max_records)
+    first, last = results.offset_of(start), results.offset_of(end)
+    next_locator = encode_locator(end) if end < results.total else "null"
+    return Page(start, end, next_locator, len(results.header) + last - first, _read(results, first, last))
+
+
+def _read(results: QueryResults, first: int, last: int) -> Iterator[bytes]:
+    yield results.header
+    with open(results.path, "rb") as handle:
+        handle.seek(first)
+        remaining = last - first
+        while remaining > 0:
+            chunk = handle.read(min(READ_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
