@@ -127,8 +127,9 @@ class Emulator:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
+        self._app = create_app(self.org)
         config = uvicorn.Config(
-            create_app(self.org),
+            self._app,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -156,6 +157,9 @@ class Emulator:
             if self._thread is not None:
                 self._thread.join(timeout=10)
             self._server = None
+        registry = getattr(self._app.app.state, "bulk", None) if hasattr(self, "_app") else None
+        if registry is not None:  # Bulk job results live in a temporary folder until the registry closes
+            registry.close()
         self.org.close()
 
     def __enter__(self) -> Emulator:
