@@ -67,7 +67,9 @@ class Run:
     def describe(self) -> str:
         """A short account for assertion messages: exit code, errors and the end of stderr."""
         errors = [e.get("message") for e in self.errors]
-        return f"{' '.join(self.args[:1])}: exit {self.returncode}, errors {errors}, stderr tail {self.stderr[-2000:]!r}"
+        return (
+            f"{' '.join(self.args[:1])}: exit {self.returncode}, errors {errors}, stderr tail {self.stderr[-2000:]!r}"
+        )
 
     def ok(self) -> Run:
         assert self.returncode == 0 and not self.errors, self.describe()

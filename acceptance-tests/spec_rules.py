@@ -63,9 +63,7 @@ def _walk(node: Any, path: str, *, top_level: bool = False, groups: set[str] | N
     return problems
 
 
-def _properties_problems(
-    properties: dict[str, Any], path: str, *, top_level: bool, groups: set[str]
-) -> list[str]:
+def _properties_problems(properties: dict[str, Any], path: str, *, top_level: bool, groups: set[str]) -> list[str]:
     problems = []
     seen_orders: dict[tuple[str | None, Any], str] = {}
     for name, prop in properties.items():
@@ -97,9 +95,7 @@ def _one_of_problems(node: dict[str, Any], path: str) -> list[str]:
     if not all(isinstance(v, dict) and isinstance(v.get("properties"), dict) for v in variants):
         return [*problems, f"{path}: every oneOf option needs properties"]
     shared = set.intersection(*(set(v["properties"]) for v in variants))
-    discriminators = [
-        name for name in sorted(shared) if all("const" in v["properties"][name] for v in variants)
-    ]
+    discriminators = [name for name in sorted(shared) if all("const" in v["properties"][name] for v in variants)]
     if len(discriminators) != 1:
         return [*problems, f"{path}: the oneOf options must share exactly one const property, got {discriminators}"]
     name = discriminators[0]

@@ -25,9 +25,9 @@ def changed(credentials: dict[str, Any], **values: Any) -> dict[str, Any]:
 
 # (name, how to spoil the credentials, words the message must contain: one of each tuple)
 BAD_CREDENTIALS: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], tuple[str, ...]]] = [
-    ("wrong_password", lambda c: changed(c, password="not-the-password-123"), ("password",)),
-    ("wrong_security_token", lambda c: changed(c, security_token="WRONGTOKEN123"), ("password", "security token")),
-    ("wrong_client_secret", lambda c: changed(c, client_secret="wrong-client-secret-456"), ("client",)),
+    ("wrong_password", lambda c: changed(c, password="not-the-password-123"), ("password",)),  # noqa: S106
+    ("wrong_security_token", lambda c: changed(c, security_token="WRONGTOKEN123"), ("password", "security token")),  # noqa: S106
+    ("wrong_client_secret", lambda c: changed(c, client_secret="wrong-client-secret-456"), ("client",)),  # noqa: S106
     ("unknown_client_id", lambda c: changed(c, client_id="unknown-client-id"), ("client",)),
     ("unreachable_login_url", lambda c: changed(c, login_url=closed_port_url()), ("login url", "login_url")),
     (

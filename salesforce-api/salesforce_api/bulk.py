@@ -108,32 +108,42 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
     def _page(self, session: SalesforceSession, path: str, params: dict[str, str]):
-        """Yield one page's rows; a page cut short in transit is fetched again, skipping rows already yielded."""
-        delivered = 0
-        for attempt in itertools.count():
-            response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
+        """Yield one page's rows as dicts; returns the page's Sforce-Locator."""
+        rows = _resumable_csv(session, path, params, f"Bulk query {self.job_id}")
+        while True:
             try:
-                reader = _csv_rows(response)
-                header = next(reader, None)
-                if header is None:
-                    return response.headers.get("Sforce-Locator")
-                self.header = header
-                if delivered:
-                    reader = itertools.islice(reader, delivered, None)
-                for row in reader:
-                    delivered += 1
-                    yield dict(zip(header, row, strict=False))
+                header, row = next(rows)
+            except StopIteration as done:
+                return done.value
+            self.header = header
+            yield dict(zip(header, row, strict=False))
+
+
+def _resumable_csv(session: SalesforceSession, path: str, params: dict[str, str] | None, label: str):
+    """Yield (header, row) for each row of one CSV result; a body cut short in transit is fetched again, skipping
+    the rows already yielded. Returns the response's Sforce-Locator."""
+    delivered = 0
+    for attempt in itertools.count():
+        response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
+        try:
+            reader = _csv_rows(response)
+            header = next(reader, None)
+            if header is None:
                 return response.headers.get("Sforce-Locator")
-            except (requests.RequestException, urllib3.exceptions.HTTPError, csv.Error) as exc:
-                if attempt >= session.max_retries:
-                    raise TransientError(
-                        f"Bulk query {self.job_id}: a result page kept breaking off ({exc!r})."
-                    ) from None
-                logger.warning("Bulk query %s: result page broke off (%s); fetching it again", self.job_id, exc)
-                session.sleep(session.backoff(attempt))
-            finally:
-                response.close()
-        raise AssertionError("unreachable")
+            if delivered:
+                reader = itertools.islice(reader, delivered, None)
+            for row in reader:
+                delivered += 1
+                yield header, row
+            return response.headers.get("Sforce-Locator")
+        except (requests.RequestException, urllib3.exceptions.HTTPError, csv.Error) as exc:
+            if attempt >= session.max_retries:
+                raise TransientError(f"{label}: a result page kept breaking off ({exc!r}).") from None
+            logger.warning("%s: result page broke off (%s); fetching it again", label, exc)
+            session.sleep(session.backoff(attempt))
+        finally:
+            response.close()
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -148,19 +158,9 @@ class IngestJob:
     def _results(self, which: str) -> Iterator[dict[str, str]]:
         if self.client is None:
             raise RuntimeError("this job is not bound to a client")
-        session = self.client.session
-        response = session.request(
-            "GET", f"jobs/ingest/{self.id}/{which}/", headers={"Accept": "text/csv"}, stream=True
-        )
-        try:
-            reader = _csv_rows(response)
-            header = next(reader, None)
-            if header is None:
-                return
-            for row in reader:
-                yield dict(zip(header, row, strict=False))
-        finally:
-            response.close()
+        rows = _resumable_csv(self.client.session, f"jobs/ingest/{self.id}/{which}/", None, f"Bulk ingest {self.id}")
+        for header, row in rows:
+            yield dict(zip(header, row, strict=False))
 
     def successful_results(self) -> Iterator[dict[str, str]]:
         return self._results("successfulResults")
@@ -283,7 +283,8 @@ class BulkClient:
 
     def _upload(self, spec: dict[str, Any], part: IO[bytes]) -> str:
         with part:
-            job = self.session.send_json("POST", "jobs/ingest", spec)
+            # A job whose creation answer was lost stays Open with no data and never runs: creating again is safe.
+            job = self.session.send_json("POST", "jobs/ingest", spec, idempotent=True)
             job_id = job["id"]
             content_url = (
                 job.get("contentUrl") or f"services/data/v{self.session.api_version}/jobs/ingest/{job_id}/batches"
@@ -293,11 +294,19 @@ class BulkClient:
                 self.session.request(
                     "PUT", "/" + content_url.lstrip("/"), data=part, headers={"Content-Type": "text/csv"}
                 )
-                self.session.send_json("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"}, idempotent=True)
+                self._close_upload(job_id)
             except BaseException:
                 self.abort_job(job_id, INGEST, quiet=True)
                 raise
         return job_id
+
+    def _close_upload(self, job_id: str) -> None:
+        try:
+            self.session.send_json("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"}, idempotent=True)
+        except ApiError as exc:
+            # A retried close whose first answer was lost finds the job already closed: that is success.
+            if exc.error_code != "INVALIDJOBSTATE" or self.job_info(job_id, INGEST).get("state") in ("Open", "Aborted"):
+                raise
 
     def _finished_job(self, job_id: str) -> IngestJob:
         info = self._poller.wait(INGEST, job_id)

@@ -212,6 +212,29 @@ def test_bulk_result_page_cut_short_is_fetched_again(emulator_factory):
     assert len(rows) == 60 and len({r["Id"] for r in rows}) == 60
 
 
+def test_bulk_ingest_results_cut_short_are_fetched_again(emulator):
+    # Regression: successfulResults/failedResults broke off with a raw urllib3 ProtocolError instead of a refetch.
+    bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
+    rows = [[f"Cut {i}", f"CUT-{i}"] for i in range(300)]
+    (job,) = bulk.ingest("X__c", "upsert", ["Name", "External_Id__c"], rows, external_id_field="External_Id__c")
+    emulator.admin.add_fault(path="/successfulResults", kind="truncate", count=2)
+    ok = list(job.successful_results())
+    assert sorted(r["External_Id__c"] for r in ok) == sorted(f"CUT-{i}" for i in range(300))
+
+
+def test_bulk_ingest_survives_lost_answers_to_create_and_close(emulator):
+    # Regression: a close whose answer was lost was retried and failed with INVALIDJOBSTATE (already closed), and a
+    # lost answer to the job creation failed the ingest as an ambiguous write although an empty job writes nothing.
+    bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
+    emulator.admin.add_fault(path="/jobs/ingest$", method="POST", kind="reset", count=1)
+    emulator.admin.add_fault(path="/jobs/ingest/[^/]+$", method="PATCH", kind="reset", count=1)
+    (job,) = bulk.ingest(
+        "X__c", "upsert", ["Name", "External_Id__c"], [["Lost", "LOST-1"]], external_id_field="External_Id__c"
+    )
+    assert job.state == "JobComplete" and job.records_processed == 1
+    assert [r["External_Id__c"] for r in job.successful_results()] == ["LOST-1"]
+
+
 def test_failed_bulk_job_raises(emulator):
     from salesforce_api import BulkJobError
 

@@ -1,6 +1,6 @@
 """Bulk API 2.0 query jobs: run the SOQL once into a CSV file, then serve it in pages by locator.
 
-Processing writes the result rows (csv.writer over the SQLite cursor, a block of rows at a time) to one file and keeps
+Processing writes the result rows (whole CSV lines built by SQLite, see soql.csv_lines, a block at a time) to one file and keeps
 the byte offset of every ROWS_PER_BLOCK-th row. A results page is then a byte range of that file: a locator names a
 row position, its offset is one index lookup (plus a scan of at most one block when a client's maxRecords does not
 fall on a block boundary), and the page streams straight from disk. Like Salesforce, the results are a snapshot taken
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from salesforce_emulator.bulk_jobs import Job
+from salesforce_emulator.soql import csv_lines
 
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
@@ -116,28 +117,23 @@ def process(job: Job, org: Org, plan: Any, include_limit: int | None) -> str | N
     csv.writer(header, delimiter=job.delimiter, lineterminator=job.newline, quoting=csv.QUOTE_ALL).writerow(
         plan.csv_header()
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=job.delimiter, lineterminator=job.newline, quoting=csv.QUOTE_ALL)
-    shape = plan.csv_values
+    csv_lines.register(conn)
     offsets = array("q", [0])
     rows_written = 0
     position = 0
     path = job.file("results.csv")
-    cursor = conn.execute(plan.sql, plan.params)
+    cursor = conn.execute(plan.csv_lines_sql(job.delimiter, job.newline), plan.params)
     try:
         with open(path, "wb") as out:
             while True:
-                rows = cursor.fetchmany(ROWS_PER_BLOCK)
-                if not rows:
+                lines = cursor.fetchmany(ROWS_PER_BLOCK)
+                if not lines:
                     break
-                writer.writerows(map(shape, rows))
-                data = buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
+                data = b"".join([line for (line,) in lines])
                 out.write(data)
                 position += len(data)
                 offsets.append(position)
-                rows_written += len(rows)
+                rows_written += len(lines)
                 job.processed = rows_written
                 if job.cancelled.is_set():
                     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import jsonschema
 from salesforce_api.errors import ConfigError
 
 from source_salesforce.soql import parse_datetime
@@ -23,7 +24,8 @@ class SourceConfig:
     stream_patterns: tuple[str, ...] = ("*",)
     api_budget_percent: float | None = None
     force_api: str = "auto"
-    window: timedelta = timedelta(days=30)
+    # None: Bulk windows are sized by record count (about BULK_WINDOW_RECORDS per job)
+    window: timedelta | None = None
     lookback: timedelta = timedelta(0)
     include_purged_deletes: bool = False
     bulk_threshold: int = 50_000
@@ -32,6 +34,31 @@ class SourceConfig:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
         lowered = object_name.lower()
         return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in self.stream_patterns)
+
+
+def check_against_spec(config: Mapping[str, Any], connection_spec: Mapping[str, Any]) -> None:
+    """Validate against the spec, naming the setting at fault but never echoing its value (it may be a secret)."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(connection_spec).iter_errors(config))
+    if error is None:
+        return
+    path = ".".join(str(part) for part in error.absolute_path)
+    if not path and error.validator == "required":
+        missing = next((name for name in error.validator_value if name not in config), "")
+        path = str(missing)
+    setting = path or "config"
+    rule = {
+        "required": "is required",
+        "enum": f"must be one of {', '.join(map(str, error.validator_value))}" if error.validator == "enum" else "",
+        "pattern": "has the wrong format",
+        "type": f"must be of type {error.validator_value}",
+        "oneOf": "does not match any of the offered choices",
+        "minimum": f"must be at least {error.validator_value}",
+        "maximum": f"must be at most {error.validator_value}",
+        "exclusiveMinimum": f"must be greater than {error.validator_value}",
+    }.get(str(error.validator)) or f"breaks the rule '{error.validator}'"
+    description = connection_spec.get("properties", {}).get(path.split(".")[0], {}).get("pattern_descriptor")
+    hint = f" (expected {description})" if description and error.validator == "pattern" else ""
+    raise ConfigError(f"The setting '{setting}' {rule}{hint}.", setting=setting)
 
 
 def parse_config(config: Mapping[str, Any]) -> SourceConfig:
@@ -62,9 +89,9 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
     if force_api not in FORCE_API_CHOICES:
         raise ConfigError(f"The setting 'force_api' must be one of {', '.join(FORCE_API_CHOICES)}.")
 
-    window_days = config.get("window_days", 30)
-    if not isinstance(window_days, int | float) or window_days <= 0:
-        raise ConfigError("The setting 'window_days' must be a positive number of days.")
+    window_days = config.get("window_days")
+    if window_days is not None and (not isinstance(window_days, int | float) or window_days <= 0):
+        raise ConfigError("The setting 'window_days' must be a positive number of days, or empty.")
 
     lookback_seconds = config.get("lookback_seconds", 0)
     if not isinstance(lookback_seconds, int | float) or lookback_seconds < 0:
@@ -80,7 +107,7 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         stream_patterns=tuple(p.strip() for p in patterns),
         api_budget_percent=float(budget) if budget is not None else None,
         force_api=force_api,
-        window=timedelta(days=window_days),
+        window=timedelta(days=window_days) if window_days is not None else None,
         lookback=timedelta(seconds=lookback_seconds),
         include_purged_deletes=bool(config.get("include_purged_deletes", False)),
         bulk_threshold=threshold,

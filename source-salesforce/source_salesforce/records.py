@@ -114,14 +114,15 @@ class RecordShaper:
 
     def _finish(self, record: dict[str, Any]) -> dict[str, Any]:
         for name, parts in self._compounds:
-            value = {key: record.get(component) for component, key in parts}
+            value = {key: record[component] for component, key in parts}
             record[name] = value if any(v is not None for v in value.values()) else None
         for name in self._hidden:
             del record[name]
         return record
 
     def from_rest(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        shaped = {name: record.get(name) for name in self.columns}
+        get = record.get
+        shaped = {name: get(name) for name in self.columns}
         for name, fix in self._rest_fixers:
             value = shaped[name]
             if value is not None:
@@ -129,13 +130,10 @@ class RecordShaper:
         return self._finish(shaped) if self._compounds else shaped
 
     def from_csv(self, row: Mapping[str, str]) -> dict[str, Any]:
-        shaped: dict[str, Any] = {}
-        for name, convert in self._csv:
-            text = row.get(name)
-            if not text:
-                shaped[name] = None
-            elif convert is None:
-                shaped[name] = text
-            else:
-                shaped[name] = convert(text)
+        # One comprehension over precomputed (name, converter) pairs: this runs once per Bulk row.
+        get = row.get
+        shaped = {
+            name: (text if convert is None else convert(text)) if (text := get(name)) else None
+            for name, convert in self._csv
+        }
         return self._finish(shaped) if self._compounds else shaped

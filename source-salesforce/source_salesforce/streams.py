@@ -11,6 +11,7 @@ State (per stream):
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -27,13 +28,14 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from salesforce_api import BulkClient, RestClient, SalesforceSession
+from salesforce_api import BulkClient, QueryPage, RestClient, SalesforceSession
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.bulk import BulkNotSupportedError
+from salesforce_api.bulk import BulkJobError, BulkNotSupportedError, BulkQueryResult
 from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededError, SalesforceError
 
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
+from source_salesforce.prefetch import prefetched
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
 from source_salesforce.soql import Position
@@ -44,6 +46,8 @@ FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
 PROGRESS_EVERY_SECONDS = 30.0
 PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
+PROGRESS_BATCH = 10_000  # Bulk rows are counted in batches to keep per-record work small
+BULK_WINDOW_RECORDS = 500_000  # records per Bulk job when no window size is configured
 
 
 @dataclass
@@ -241,7 +245,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         if start is not None and start.cursor >= end:
             yield self._state_message() if self._state else self._set_position(cursor, start)
             return
-        api = self._api()
+        api = self._api(shaper)
         if api == "bulk":
             yield from self._bulk_range(cursor, start, end, shaper, progress)
         else:
@@ -249,16 +253,18 @@ class SalesforceStream(Stream, CheckpointMixin):
         if context.config.include_purged_deletes:
             yield from self._purged_deletes(cursor, start, end)
 
-    def _api(self) -> str:
+    def _api(self, shaper: RecordShaper) -> str:
         wanted = self._require_context().config.force_api
-        if self._schema.has_base64 and wanted != "rest":
+        if wanted != "rest" and any(self._schema.fields[name].type == "base64" for name in shaper.columns):
             return "rest"  # Bulk cannot select base64 fields
         return wanted
 
-    def _cursor_query(self, cursor: str, shaper: RecordShaper, lower: Position | None, upper: datetime) -> str:
+    def _cursor_query(
+        self, cursor: str, shaper: RecordShaper, lower: Position | None, upper: datetime, ordered: bool = True
+    ) -> str:
         where = [soql.after_position(cursor, lower)] if lower else []
         where.append(soql.before(cursor, upper))
-        return soql.select(self.name, shaper.columns, where, order_by=(cursor, "Id"))
+        return soql.select(self.name, shaper.columns, where, order_by=(cursor, "Id") if ordered else ())
 
     def _rest_range(
         self,
@@ -273,14 +279,13 @@ class SalesforceStream(Stream, CheckpointMixin):
         context = self._require_context()
         position = lower
         try:
-            pages = context.rest.query_pages(self._cursor_query(cursor, shaper, lower, upper), include_deleted=True)
+            pages = self._pages(self._cursor_query(cursor, shaper, lower, upper))
             for page in pages:
                 if auto:
                     auto = False
                     if page.total_size > context.config.bulk_threshold and page.records:
-                        first = Position(soql.parse_datetime(page.records[0][cursor]))
                         logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
-                        yield from self._bulk_range(cursor, lower or first, upper, shaper, progress)
+                        yield from self._bulk_range(cursor, lower, upper, shaper, progress, known_count=page.total_size)
                         return
                 records = page.records
                 if not records:
@@ -303,6 +308,17 @@ class SalesforceStream(Stream, CheckpointMixin):
             return
         yield self._set_position(cursor, Position(upper))
 
+    def _pages(self, query: str) -> Iterator[QueryPage]:
+        """queryAll pages; from the second on, the next page is fetched while the current one is emitted."""
+        pages = self._require_context().rest.query_pages(query, include_deleted=True)
+        first = next(pages, None)
+        if first is None:
+            return
+        yield first
+        if first.next_records_url:
+            # Not before: a read that stops after its first page (auto switching to Bulk) wastes no call.
+            yield from prefetched(pages)
+
     def _min_cursor(self, cursor: str, upper: datetime) -> datetime | None:
         query = soql.select(self.name, [cursor], [soql.before(cursor, upper)], order_by=(cursor,), limit=1)
         for record in self._require_context().rest.query(query, include_deleted=True):
@@ -310,32 +326,92 @@ class SalesforceStream(Stream, CheckpointMixin):
         return None
 
     def _bulk_range(
-        self, cursor: str, lower: Position | None, upper: datetime, shaper: RecordShaper, progress: _Progress
+        self,
+        cursor: str,
+        lower: Position | None,
+        upper: datetime,
+        shaper: RecordShaper,
+        progress: _Progress,
+        known_count: int | None = None,
     ) -> Iterator[AirbyteMessage]:
-        """Read [lower, upper) in Bulk jobs of one window each; state is saved when a window is complete."""
+        """Read [lower, upper) in Bulk jobs of one window each; state is saved when a window is complete.
+
+        Bulk results are unordered, so a window is the unit of checkpointing. Without a configured window size the
+        windows are sized by record count, so a sparse history costs one job, not one per month.
+        """
         context = self._require_context()
+        count = known_count
+        if count is None:
+            try:
+                count = self._count(cursor, lower, upper)
+            except QueryTimeoutError:
+                # Too many rows to even count quickly: one job, which splits itself while it times out.
+                logger.info("%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name)
+        if count == 0:
+            yield self._set_position(cursor, Position(upper))
+            return
+        window = context.config.window
+        parts = max(1, math.ceil(count / BULK_WINDOW_RECORDS)) if count is not None else 1
+        if window is None and parts == 1:
+            yield from self._bulk_window(cursor, lower, upper, shaper, progress)
+            return
         low = lower.cursor if lower else self._min_cursor(cursor, upper)
         if low is None:
             yield self._set_position(cursor, Position(upper))
             return
-        for window_start, window_end in soql.windows(low, upper, context.config.window):
+        size = window or max((upper - low) / parts, MIN_SPLIT)
+        for window_start, window_end in soql.windows(low, upper, size):
             window_lower = lower if lower and window_start == lower.cursor else Position(window_start)
-            query = self._cursor_query(cursor, shaper, window_lower, window_end)
             try:
-                result = context.bulk.query(query, include_deleted=True)
-                rows = result.rows()
-                count = 0
-                for message in self._records(map(shaper.from_csv, rows)):
-                    yield message
-                    count += 1
-                    if count % 10_000 == 0:
-                        progress.add(10_000)
-                progress.add(count % 10_000)
+                yield from self._bulk_window(cursor, window_lower, window_end, shaper, progress)
             except BulkNotSupportedError as exc:
                 logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
                 yield from self._rest_range(cursor, window_lower, upper, shaper, progress)
                 return
-            yield self._set_position(cursor, Position(window_end))
+
+    def _bulk_window(
+        self, cursor: str, lower: Position | None, upper: datetime, shaper: RecordShaper, progress: _Progress
+    ) -> Iterator[AirbyteMessage]:
+        """One Bulk job for [lower, upper), split in two (recursively) while it hits QUERY_TIMEOUT."""
+        context = self._require_context()
+        try:
+            result = context.bulk.query(
+                self._cursor_query(cursor, shaper, lower, upper, ordered=False), include_deleted=True
+            )
+        except BulkJobError as exc:
+            if "QUERY_TIMEOUT" not in str(exc):
+                raise
+            low = lower.cursor if lower else self._min_cursor(cursor, upper)
+            if low is None or upper - low <= MIN_SPLIT:
+                raise
+            middle = soql.midpoint(low, upper)
+            logger.info("%s: Bulk query timed out; splitting [%s, %s) at %s", self.name, low, upper, middle)
+            yield from self._bulk_window(cursor, lower or Position(low), middle, shaper, progress)
+            yield from self._bulk_window(cursor, Position(middle), upper, shaper, progress)
+            return
+        yield from self._bulk_rows(result, shaper, progress)
+        yield self._set_position(cursor, Position(upper))
+
+    def _bulk_rows(
+        self, result: BulkQueryResult, shaper: RecordShaper, progress: _Progress
+    ) -> Iterator[AirbyteMessage]:
+        count = 0
+        for message in self._records(map(shaper.from_csv, result.rows())):
+            yield message
+            count += 1
+            if count == PROGRESS_BATCH:
+                progress.add(count)
+                count = 0
+        progress.add(count)
+
+    def _count(self, cursor: str, lower: Position | None, upper: datetime) -> int:
+        """Records in [lower, upper), deleted ones included (queryAll), in one call."""
+        where = [soql.after_position(cursor, lower)] if lower else []
+        where.append(soql.before(cursor, upper))
+        query = f"SELECT COUNT() FROM {soql.identifier(self.name)} WHERE {' AND '.join(where)}"
+        for page in self._require_context().rest.query_pages(query, include_deleted=True):
+            return page.total_size
+        return 0
 
     def _purged_deletes(self, cursor: str, start: Position | None, end: datetime) -> Iterator[AirbyteMessage]:
         earliest = end - timedelta(days=PURGED_DELETES_DAYS)
@@ -359,9 +435,9 @@ class SalesforceStream(Stream, CheckpointMixin):
         keyed = self.primary_key == "Id"
         where = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
         query = soql.select(self.name, shaper.columns, where, order_by=("Id",) if keyed else ())
-        api = self._api()
+        api = self._api(shaper)
         if api != "bulk":
-            pages = context.rest.query_pages(query, include_deleted=True)
+            pages = self._pages(query)
             for page in pages:
                 if api == "auto" and page.total_size > context.config.bulk_threshold:
                     logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
@@ -376,16 +452,13 @@ class SalesforceStream(Stream, CheckpointMixin):
                     self._state = {"last_id": page.records[-1]["Id"]}
                     yield self._state_message()
         if api == "bulk":
+            # Bulk results come unordered, so the job is not asked to sort.
+            bulk_query = soql.select(self.name, shaper.columns, where)
             try:
-                result = context.bulk.query(query, include_deleted=True)
-                count = 0
-                for message in self._records(map(shaper.from_csv, result.rows())):
-                    yield message
-                    count += 1
-                progress.add(count)
+                yield from self._bulk_rows(context.bulk.query(bulk_query, include_deleted=True), shaper, progress)
             except BulkNotSupportedError as exc:
                 logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-                for page in context.rest.query_pages(query, include_deleted=True):
+                for page in self._pages(query):
                     yield from self._records(map(shaper.from_rest, page.records))
                     progress.add(len(page.records))
                     if keyed and page.records:

@@ -8,23 +8,28 @@ import sys
 from pathlib import Path
 
 import pytest
-from airbyte_cdk.models import Status, SyncMode
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
-from airbyte_cdk.test.models.scenario import ExpectedOutcome
+from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Status, SyncMode, Type
+from airbyte_cdk.test.entrypoint_wrapper import discover
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets
+from salesforce_api import RestClient, connect
 from source_salesforce import SourceSalesforce
-from source_salesforce.schema import property_schema
+from source_salesforce.entrypoint import SourceEntrypoint
 
 WRONG_PASSWORD = "wrong-password-0123"  # noqa: S105 - a deliberately wrong test value
 FLOWS = ["username_password", "refresh_token", "client_credentials", "jwt_bearer"]
 
 
-def run_check(config, tmp_path: Path):
+def run_check(config, tmp_path: Path) -> list[AirbyteMessage]:
+    """`check` through the connector's own entrypoint (the one the console script uses), in process."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    return _run_command(
-        SourceSalesforce(), ["check", "--config", str(path)], expected_outcome=ExpectedOutcome.ALLOW_ANY
-    )
+    entrypoint = SourceEntrypoint(SourceSalesforce())
+    lines = list(entrypoint.run(entrypoint.parse_args(["check", "--config", str(path)])))
+    return [AirbyteMessageSerializer.load(json.loads(line)) for line in lines]
+
+
+def connection_status(messages: list[AirbyteMessage]):
+    return next(m.connectionStatus for m in messages if m.type == Type.CONNECTION_STATUS)
 
 
 def test_spec_marks_secrets_and_offers_every_auth_flow():
@@ -47,9 +52,8 @@ def test_spec_marks_secrets_and_offers_every_auth_flow():
 
 @pytest.mark.parametrize("flow", FLOWS)
 def test_check_succeeds_with_every_auth_flow(sf, org, flow, tmp_path):
-    output = run_check(sf.config(org, flow), tmp_path)
-    statuses = output.connection_status_messages
-    assert statuses and statuses[-1].connectionStatus.status == Status.SUCCEEDED, output.get_formatted_error_message()
+    status = connection_status(run_check(sf.config(org, flow), tmp_path))
+    assert status.status == Status.SUCCEEDED, status.message
 
 
 @pytest.mark.parametrize(
@@ -64,36 +68,77 @@ def test_check_succeeds_with_every_auth_flow(sf, org, flow, tmp_path):
 def test_check_names_the_wrong_setting(sf, org, change, setting, tmp_path):
     config = sf.config(org)
     change(config)
-    output = run_check(config, tmp_path)
-    status = output.connection_status_messages[-1].connectionStatus
+    messages = run_check(config, tmp_path)
+    status = connection_status(messages)
     assert status.status == Status.FAILED
     assert setting in status.message.lower()
-    assert WRONG_PASSWORD not in "".join(str(m) for m in output._messages)
+    assert "soap" not in status.message and "tuesday" not in status.message  # the rejected value is not echoed
+    assert WRONG_PASSWORD not in "".join(str(m) for m in messages)
 
 
 def test_check_with_unreachable_login_url_is_a_config_error(sf, org, tmp_path):
     config = sf.config(org)
     config["credentials"]["login_url"] = "http://127.0.0.1:9"
-    status = run_check(config, tmp_path).connection_status_messages[-1].connectionStatus
+    status = connection_status(run_check(config, tmp_path))
     assert status.status == Status.FAILED and "login" in status.message.lower()
 
 
-def test_discover_maps_every_describe_type(sf, org, config):
-    from salesforce_api import RestClient, connect
+STRING = {"type": ["string", "null"]}
+EXPECTED_TYPES = {
+    "id": STRING,
+    "string": STRING,
+    "textarea": STRING,
+    "picklist": STRING,
+    "multipicklist": STRING,
+    "combobox": STRING,
+    "reference": STRING,
+    "email": STRING,
+    "phone": STRING,
+    "url": STRING,
+    "encryptedstring": STRING,
+    "base64": STRING,
+    "anyType": STRING,
+    "boolean": {"type": ["boolean", "null"]},
+    "int": {"type": ["integer", "null"]},
+    "long": {"type": ["integer", "null"]},
+    "double": {"type": ["number", "null"]},
+    "currency": {"type": ["number", "null"]},
+    "percent": {"type": ["number", "null"]},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "datetime": {"type": ["string", "null"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"},
+    "time": {"type": ["string", "null"], "format": "time", "airbyte_type": "time_with_timezone"},
+    "complexvalue": {"type": ["object", "null"]},
+    "json": {"type": ["object", "null"]},
+    "unheard_of": STRING,  # an unknown type is read as text, with a warning
+}
+# Types the seeded X__c lacks, added through the admin API before discover.
+ADDED_TYPES = ("long", "combobox", "encryptedstring", "anyType", "complexvalue", "json", "unheard_of")
 
-    streams = {s.name: s for s in sf.discover(config)}
+
+def test_discover_maps_every_describe_type(sf, org, config):
+    for field_type in ADDED_TYPES:
+        org.admin.add_field("X__c", f"T_{field_type}__c", field_type)
+    output = discover(SourceSalesforce(), config)
+    assert not output.errors
+    streams = {s.name: s for s in output.catalog.catalog.streams}
     assert {"Account", "Contact", "Lead", "Opportunity", "Case", "User", "X__c"} <= set(streams)
     assert "X__e" not in streams
     describe = RestClient(connect(org.credentials("username_password"))).describe("X__c")
     properties = streams["X__c"].json_schema["properties"]
-    types = set()
+    seen = set()
     for field in describe["fields"]:
-        types.add(field["type"])
-        if field["type"] in ("address", "location"):
-            assert properties[field["name"]]["type"] == ["object", "null"]
-        else:
-            assert properties[field["name"]] == property_schema(field["type"]), field
-    assert {"int", "long", "double", "datetime", "date", "time", "boolean", "multipicklist"} <= types
+        seen.add(field["type"])
+        if field["type"] not in ("address", "location"):
+            assert properties[field["name"]] == EXPECTED_TYPES[field["type"]], field["name"]
+    assert seen >= set(EXPECTED_TYPES) | {"address", "location"}
+    number = {"type": ["number", "null"]}
+    assert properties["Location__c"] == {
+        "type": ["object", "null"],
+        "properties": {"latitude": number, "longitude": number},
+    }
+    address = properties["Address__c"]["properties"]
+    assert address["city"] == STRING and address["latitude"] == number and "geocodeAccuracy" in address
+    assert output.is_in_logs("unheard_of")
     x = streams["X__c"]
     assert x.source_defined_primary_key == [["Id"]]
     assert x.default_cursor_field == ["SystemModstamp"]

@@ -271,6 +271,8 @@ class _Compiler:
             record_function=rows.record_function(root),
             csv_function=rows.csv_function(csv_columns),
             bulk_error=bulk_error,
+            csv_columns=csv_columns,
+            width=len(sql.columns),
         )
 
     def _compound(self, compound: FieldInfo, owner: ObjectInfo, alias: str, sql: _Sql) -> rows.Compound:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import csv_lines
+from .rows import Column
 from .schema import ObjectInfo
 
 
@@ -23,6 +25,8 @@ class QueryPlan:
         record_function: Callable[[tuple, str], dict],
         csv_function: Callable[[tuple], list[str]],
         bulk_error: str | None,
+        csv_columns: list[Column | None] | None = None,
+        width: int = 0,
     ) -> None:
         self.object = object_info
         self.sql = sql
@@ -34,6 +38,8 @@ class QueryPlan:
         self.csv_values = csv_function  # row -> Bulk API 2.0 CSV cells: null "", booleans true/false, rest as stored
         self._record = record_function
         self._bulk_error = bulk_error
+        self._csv_columns = csv_columns or []
+        self._width = width
         self._bases: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -50,6 +56,11 @@ class QueryPlan:
 
     def csv_header(self) -> list[str]:
         return list(self.columns)
+
+    def csv_lines_sql(self, delimiter: str, newline: str) -> str:
+        """SQL (binding `params`) whose rows are whole Bulk CSV lines as UTF-8 BLOBs: the csv.writer(QUOTE_ALL)
+        bytes of csv_values(), built by SQLite. Run it on a connection prepared with csv_lines.register()."""
+        return csv_lines.lines_sql(self.sql, self._width, self._csv_columns, delimiter, newline)
 
     def bulk_error(self) -> str | None:
         """Why Bulk API 2.0 cannot run this query, or None."""
