@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from configure_catalog import configure  # scripts/ is on sys.path when this file runs
 from salesforce_emulator.testing import Emulator
 
 BIN = Path(sys.executable).parent
@@ -78,22 +79,7 @@ def main() -> int:
                 f"  {stream['name']}: {len(stream['json_schema']['properties'])} fields, "
                 f"cursor {stream.get('default_cursor_field')}"
             )
-        configured = write(
-            work / "catalog.json",
-            {
-                "streams": [
-                    {
-                        "stream": s,
-                        "sync_mode": "incremental",
-                        "cursor_field": s.get("default_cursor_field"),
-                        "destination_sync_mode": "append_dedup",
-                        "primary_key": [["Id"]],
-                    }
-                    for s in catalog["streams"]
-                    if s["name"] in STREAMS
-                ]
-            },
-        )
+        configured = write(work / "catalog.json", configure(catalog, list(STREAMS)))
 
         step("source-salesforce read (org A)")
         org_a.admin.reset_calls()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from airbyte_cdk.models import AirbyteStreamStatus, SyncMode
+from airbyte_cdk.models import AirbyteStreamStatus, ConfiguredAirbyteCatalogSerializer, SyncMode
 from airbyte_cdk.test.state_builder import StateBuilder
 from salesforce_api import RestClient, connect
+from source_salesforce import SourceSalesforce
+from source_salesforce.entrypoint import SourceEntrypoint
 
 CURSORS = ["SystemModstamp", "LastModifiedDate", "CreatedDate"]
 
@@ -235,3 +239,28 @@ def test_deleted_records_are_delivered(sf, org, admin, config):
     second = sf.read(sf.config(org, include_purged_deletes=True), catalog, [sf.states(first)[-1]])
     deleted = [r for r in sf.records(second) if r["Id"] == victim]
     assert deleted and all(r["IsDeleted"] is True for r in deleted)
+
+
+def test_console_entrypoint_read_matches_the_cdk_output(sf, org, admin, config, tmp_path):
+    """The batched writer of `read` gives the same messages as the CDK's entrypoint, state record counts included."""
+    admin.configure(rest_page_size=7)
+    streams = sf.discover(config)
+    catalog = sf.configured_catalog(streams, ["Account", "Contact"], SyncMode.incremental)
+    expected = sf.read(config, catalog)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog)))
+    entrypoint = SourceEntrypoint(SourceSalesforce())
+    args = ["read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")]
+    lines = "\n".join(entrypoint.run(entrypoint.parse_args(args))).splitlines()
+    messages = [json.loads(line) for line in lines]
+    records = [m["record"]["data"] for m in messages if m["type"] == "RECORD"]
+    for got, want in zip(records, [m.record.data for m in expected.records], strict=True):
+        assert got == want, {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    states = [
+        (m["state"]["stream"]["stream_state"], m["state"]["sourceStats"]) for m in messages if m["type"] == "STATE"
+    ]
+    assert states == [
+        (m.state.stream.stream_state.__dict__, {"recordCount": m.state.sourceStats.recordCount})
+        for m in expected.state_messages
+    ]
+    assert len(states) > 4 and sum(s["recordCount"] for _, s in states) == len(records)
