@@ -48,6 +48,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if sum(_outcomes.values()) == 0 or _outcomes["passed"] + _outcomes["failed"] == 0:
         return  # none of this suite ran
+    if session.config.option.keyword:
+        return  # a -k selection: its figures would not describe the suite
     write_results(TALLY, FAULTS, _outcomes, bool(session.config.getoption("--run-soak")), _failed)
 
 

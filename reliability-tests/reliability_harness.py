@@ -128,7 +128,8 @@ class Run:
     def describe(self) -> str:
         errors = "; ".join(f"{e.get('message', '')} ({e.get('internal_message', '')})" for e in self.errors)
         stack = next((e["stack_trace"] for e in self.errors if e.get("stack_trace")), "")
-        return f"exit {self.returncode}; errors: {errors or 'none'}; stack: {stack[-MAX_TAIL:]}; stderr tail: {self.stderr[-MAX_TAIL:]}"
+        tail = self.stderr[-MAX_TAIL:]
+        return f"exit {self.returncode}; errors: {errors or 'none'}; stack: {stack[-MAX_TAIL:]}; stderr tail: {tail}"
 
 
 def parse_messages(stdout: str) -> list[dict[str, Any]]:

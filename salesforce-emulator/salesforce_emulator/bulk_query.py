@@ -1,10 +1,10 @@
 """Bulk API 2.0 query jobs: run the SOQL once into a CSV file, then serve it in pages by locator.
 
-Processing writes the result rows (whole CSV lines built by SQLite, see soql.csv_lines, a block at a time) to one file and keeps
-the byte offset of every ROWS_PER_BLOCK-th row. A results page is then a byte range of that file: a locator names a
-row position, its offset is one index lookup (plus a scan of at most one block when a client's maxRecords does not
-fall on a block boundary), and the page streams straight from disk. Like Salesforce, the results are a snapshot taken
-when the job ran: later writes do not change them.
+Processing writes the result rows (whole CSV lines built by SQLite, see soql.csv_lines, a block at a time) to one
+file and keeps the byte offset of every ROWS_PER_BLOCK-th row. A results page is then a byte range of that file: a
+locator names a row position, its offset is one index lookup (plus a scan of at most one block when a client's
+maxRecords does not fall on a block boundary), and the page streams straight from disk. Like Salesforce, the results
+are a snapshot taken when the job ran: later writes do not change them.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import base64
 import binascii
 import csv
 import io
+import sqlite3
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from salesforce_emulator.bulk_jobs import Job
 from salesforce_emulator.soql import csv_lines
@@ -105,7 +106,7 @@ def process(job: Job, org: Org, plan: Any, include_limit: int | None) -> str | N
     if fault is not None:
         return fault.get("message") or DEFAULT_FAILURE
     conn = org.read_connection()
-    total = conn.execute(plan.count_sql, plan.count_params).fetchone()[0]
+    total = org.store.count(plan.count_sql, plan.count_params)
     if include_limit is not None:
         total = min(total, include_limit)
     limit = org.query_timeout_rows
@@ -113,40 +114,90 @@ def process(job: Job, org: Org, plan: Any, include_limit: int | None) -> str | N
     if timeout_fault is not None or (limit is not None and total > limit):
         return QUERY_TIMEOUT_MESSAGE
 
-    header = io.StringIO()
-    csv.writer(header, delimiter=job.delimiter, lineterminator=job.newline, quoting=csv.QUOTE_ALL).writerow(
-        plan.csv_header()
-    )
+    writer = _CsvFormat(job.delimiter, job.newline)
     csv_lines.register(conn)
-    offsets = array("q", [0])
-    rows_written = 0
-    position = 0
     path = job.file("results.csv")
-    cursor = conn.execute(plan.csv_lines_sql(job.delimiter, job.newline), plan.params)
+    fast = conn.execute(plan.csv_lines_sql(job.delimiter, job.newline), plan.params)
+    slow = None
     try:
         with open(path, "wb") as out:
-            while True:
-                lines = cursor.fetchmany(ROWS_PER_BLOCK)
-                if not lines:
-                    break
-                data = b"".join([line for (line,) in lines])
-                out.write(data)
-                position += len(data)
-                offsets.append(position)
-                rows_written += len(lines)
-                job.processed = rows_written
-                if job.cancelled.is_set():
-                    return None
+            offsets = _write_blocks(out, job, _sqlite_blocks(fast))
+            if offsets is _NEEDS_PYTHON:
+                # A value SQLite's printf cannot carry (a NUL character): redo the job with the csv module. The
+                # second cursor opens while the first is still live, so both read the same snapshot of the org.
+                slow = conn.execute(plan.sql, plan.params)
+                fast.close()
+                out.seek(0)
+                out.truncate()
+                offsets = _write_blocks(out, job, _python_blocks(slow, plan.csv_values, writer))
     finally:
-        cursor.close()
+        fast.close()
+        if slow is not None:
+            slow.close()
+    if offsets is None:
+        return None  # cancelled
     job.results = QueryResults(
         path=path,
-        header=header.getvalue().encode(),
-        total=rows_written,
+        header=writer.line(plan.csv_header()),
+        total=job.processed,
         block_offsets=offsets,
         newline=job.newline.encode(),
     )
     return None
+
+
+_NEEDS_PYTHON = array("q")  # marker: the SQLite-built lines cannot hold this result
+
+
+class _CsvFormat:
+    """csv.writer with the job's format (every value quoted), writing to bytes."""
+
+    def __init__(self, delimiter: str, newline: str) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator=newline, quoting=csv.QUOTE_ALL)
+
+    def lines(self, rows: Iterable[list[str]]) -> bytes:
+        self._writer.writerows(rows)
+        data = self._buffer.getvalue().encode()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return data
+
+    def line(self, cells: list[str]) -> bytes:
+        return self.lines([cells])
+
+
+def _sqlite_blocks(cursor: sqlite3.Cursor) -> Iterator[tuple[int, bytes] | None]:
+    """(rows, bytes) per block of lines SQLite built; None when a line came back NULL (see soql.csv_lines)."""
+    while lines := cursor.fetchmany(ROWS_PER_BLOCK):
+        try:
+            yield len(lines), b"".join([line for (line,) in lines])
+        except TypeError:  # a NULL line
+            yield None
+            return
+
+
+def _python_blocks(cursor: sqlite3.Cursor, shape: Any, writer: _CsvFormat) -> Iterator[tuple[int, bytes] | None]:
+    while rows := cursor.fetchmany(ROWS_PER_BLOCK):
+        yield len(rows), writer.lines(map(shape, rows))
+
+
+def _write_blocks(out: BinaryIO, job: Job, blocks: Iterator[tuple[int, bytes] | None]) -> array | None:
+    """Write blocks to `out`; the block offsets, None when the job was cancelled, or _NEEDS_PYTHON."""
+    offsets = array("q", [0])
+    position = 0
+    job.processed = 0
+    for block in blocks:
+        if block is None:
+            return _NEEDS_PYTHON
+        count, data = block
+        out.write(data)
+        position += len(data)
+        offsets.append(position)
+        job.processed += count
+        if job.cancelled.is_set():
+            return None
+    return offsets
 
 
 @dataclass

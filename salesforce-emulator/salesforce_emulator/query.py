@@ -65,8 +65,7 @@ class QueryCursors:
             plan = compile_query(parsed, self.org.schema, include_deleted=include_deleted)
         except SoqlError as exc:
             raise QueryError(400, exc.error_code, exc.message) from exc
-        read = self.org.read_connection()
-        count = read.execute(plan.count_sql, plan.count_params).fetchone()[0]
+        count = self.org.store.count(plan.count_sql, plan.count_params)
         offset = parsed.offset or 0
         total = max(0, count - offset)
         if parsed.limit is not None:

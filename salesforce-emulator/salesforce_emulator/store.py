@@ -20,6 +20,7 @@ SQL_TYPES = {
     "percent": "REAL",
 }
 INDEXED = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
+MAX_CACHED_COUNTS = 256
 
 
 def q(name: str) -> str:
@@ -46,6 +47,10 @@ class Store:
         self.writer.execute("PRAGMA synchronous=OFF")
         self.writer.execute("CREATE TABLE IF NOT EXISTS _emulator_meta (key TEXT PRIMARY KEY, value TEXT)")
         self._counters: dict[str, int] = {}
+        # Bumped around every write so cached counts never outlive the data they counted.
+        self.version = 0
+        self._counts: dict[tuple[str, tuple], tuple[int, int]] = {}
+        self._counts_lock = threading.Lock()
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
@@ -78,13 +83,31 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self.write_lock:
+            self.version += 1
             self.writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self.writer
             except BaseException:
                 self.writer.execute("ROLLBACK")
+                self.version += 1
                 raise
             self.writer.execute("COMMIT")
+            self.version += 1
+
+    def count(self, sql: str, params: tuple) -> int:
+        """SELECT COUNT(*) result, remembered until the next write (a large table's COUNT is a full scan)."""
+        key = (sql, params)
+        version = self.version
+        with self._counts_lock:
+            cached = self._counts.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = self.read_connection().execute(sql, params).fetchone()[0]
+        with self._counts_lock:
+            if len(self._counts) >= MAX_CACHED_COUNTS:
+                self._counts.clear()
+            self._counts[key] = (version, value)
+        return value
 
     # --- schema -------------------------------------------------------------------------------------------------
 
@@ -117,12 +140,14 @@ class Store:
 
     def add_column(self, obj: ObjectDef, f: FieldDef) -> None:
         with self.write_lock:
+            self.version += 1
             self.writer.execute(f"ALTER TABLE {q(obj.name)} ADD COLUMN {column_sql(f)}")
             if f.external_id or f.unique:
                 self.add_index(obj, f)
 
     def drop_column(self, obj: ObjectDef, name: str) -> None:
         with self.write_lock:
+            self.version += 1
             self.writer.execute(f"DROP INDEX IF EXISTS {q(obj.name + '_' + name)}")
             self.writer.execute(f"ALTER TABLE {q(obj.name)} DROP COLUMN {q(name)}")
 

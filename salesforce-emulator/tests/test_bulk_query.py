@@ -126,6 +126,17 @@ def test_values_with_delimiters_quotes_and_newlines_survive_paging(api: Api, emu
     assert seen == [[f"zq{i}", v] for i, v in enumerate(tricky)]
 
 
+def test_a_nul_character_in_text_is_kept(api: Api, emulator: Emulator) -> None:
+    emulator.org.dml("X__c", "insert", [{"Name": "zn1", "Text__c": "nul\x00here"}, {"Name": "zn2", "Text__c": 'q"'}])
+    job_id = run(api, "SELECT Name, Text__c, Number__c FROM X__c WHERE Name LIKE 'zn%' ORDER BY Name")
+
+    response = api("GET", f"/jobs/query/{job_id}/results", params={"maxRecords": 1, "locator": encode_locator(1)})
+
+    assert response.content == b'"Name","Text__c","Number__c"\n"zn2","q""",""\n'
+    full = api("GET", f"/jobs/query/{job_id}/results")
+    assert rows_of(full)[1:] == [["zn1", "nul\x00here", ""], ["zn2", 'q"', ""]]
+
+
 def test_without_max_records_one_page_holds_everything(api: Api) -> None:
     job_id = run(api, "SELECT Id FROM Contact")
 

@@ -14,7 +14,7 @@ from salesforce_emulator.soql import QueryPlan, compile_query, csv_lines
 
 HOSTILE_TEXT = [None, "", "plain", 'say "hi"', '"', '""', "a,b", "line\nbreak", "cr\r\nlf", "tab\there", "50% off",
                 "%s %w %d", "(NULL)", "it's", "é ü 東京 🚀", " padded ", "semi;colon", "pipe|caret^back`tick",
-                "\x00nul", "x" * 5000]  # fmt: skip
+                "x" * 5000]  # fmt: skip
 HOSTILE_REAL = [None, 0.0, -0.0, 1.0, -1.0, 0.5, 0.1, 0.1 + 0.2, 1500.5, 99.0, -52.288198, 229433.71, 1e-4, 9.99e-5,
                 1e-5, 1.5e-7, 123456789012345.6, 999999999999999.0, 1e15, 1e16, 1.7976931348623157e308,
                 5e-324, math.inf, -math.inf, 2.0**53, 1 / 3, "not a number", 7]  # fmt: skip
@@ -89,9 +89,13 @@ def _python_csv(plan: QueryPlan, conn: sqlite3.Connection, delimiter: str, newli
     return buffer.getvalue().encode()
 
 
-def _sqlite_csv(plan: QueryPlan, conn: sqlite3.Connection, delimiter: str, newline: str) -> bytes:
+def _sqlite_lines(plan: QueryPlan, conn: sqlite3.Connection, delimiter: str, newline: str) -> list[bytes | None]:
     csv_lines.register(conn)
-    return b"".join(line for (line,) in conn.execute(plan.csv_lines_sql(delimiter, newline), plan.params))
+    return [line for (line,) in conn.execute(plan.csv_lines_sql(delimiter, newline), plan.params)]
+
+
+def _sqlite_csv(plan: QueryPlan, conn: sqlite3.Connection, delimiter: str, newline: str) -> bytes:
+    return b"".join(_sqlite_lines(plan, conn, delimiter, newline))
 
 
 @pytest.fixture
@@ -130,12 +134,10 @@ SELECT = (
 
 
 @pytest.mark.parametrize(
-    ("delimiter", "newline"), [(",", "\n"), (",", "\r\n"), ("\t", "\n"), (";", "\r\n"), ("|", "\n"), ("^", "\n"),
-                               ("`", "\n")]  # fmt: skip
+    ("delimiter", "newline"),
+    [(",", "\n"), (",", "\r\n"), ("\t", "\n"), (";", "\r\n"), ("|", "\n"), ("^", "\n"), ("`", "\n")],  # fmt: skip
 )
-def test_hostile_values_give_the_same_bytes_as_csv_writer(
-    db: sqlite3.Connection, delimiter: str, newline: str
-) -> None:
+def test_hostile_values_give_the_same_bytes_as_csv_writer(db: sqlite3.Connection, delimiter: str, newline: str) -> None:
     plan = compile_query(SELECT, SCHEMA)
     expected = _python_csv(plan, db, delimiter, newline)
     assert expected.count(newline.encode()) >= 60
@@ -170,9 +172,19 @@ def test_more_columns_than_one_printf_call_takes() -> None:
     obj = Obj("Wide__c", [Field("Id", "id"), Field("IsDeleted", "boolean"), *extra])
     conn = sqlite3.connect(":memory:")
     _create(conn, obj)
-    row = {"Id": "1", "IsDeleted": 0} | {f.name: (f'v"{i}' if f.type == "string" else i / 4) for i, f in enumerate(extra)}
+    values = {f.name: (f'v"{i}' if f.type == "string" else i / 4) for i, f in enumerate(extra)}
+    row = {"Id": "1", "IsDeleted": 0} | values
     _insert(conn, obj, [row, {"Id": "2", "IsDeleted": 0}])
     plan = compile_query("SELECT " + ", ".join(f.name for f in extra) + " FROM Wide__c", Schema([obj]))
     expected = _python_csv(plan, conn, ",", "\n")
     assert expected.count(b'","') == 2 * (len(extra) - 1)
     assert _sqlite_csv(plan, conn, ",", "\n") == expected
+
+
+def test_a_nul_character_in_free_text_gives_a_null_line(db: sqlite3.Connection) -> None:
+    """printf() would cut the text at the NUL, so the line is left to the caller's Python path."""
+    db.execute("UPDATE Thing__c SET Notes__c = ? WHERE Id = 'a000003'", ("before\x00after",))
+    plan = compile_query("SELECT Id, Notes__c FROM Thing__c ORDER BY Id", SCHEMA)
+    lines = _sqlite_lines(plan, db, ",", "\n")
+    assert lines[3] is None
+    assert all(isinstance(line, bytes) for i, line in enumerate(lines) if i != 3)

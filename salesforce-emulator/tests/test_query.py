@@ -104,3 +104,21 @@ def test_seeding_is_deterministic(emulator_factory) -> None:
     first: Emulator = emulator_factory(records=5)
     second: Emulator = emulator_factory(records=5)
     assert first.admin.records("X__c") == second.admin.records("X__c")
+
+
+def test_total_size_follows_every_write(api, emulator: Emulator) -> None:
+    """totalSize counts are remembered between queries, so each kind of write must make them count again."""
+    soql = {"q": "SELECT Id FROM X__c"}
+    before = api("GET", "/query", params=soql).json()["totalSize"]
+    assert api("GET", "/query", params=soql).json()["totalSize"] == before
+    created = emulator.org.dml("X__c", "insert", [{"Name": "count-a"}, {"Name": "count-b"}])
+    assert api("GET", "/query", params=soql).json()["totalSize"] == before + 2
+    emulator.org.dml("X__c", "delete", [{"Id": created[0]["id"]}])
+    assert api("GET", "/query", params=soql).json()["totalSize"] == before + 1
+    assert api("GET", "/queryAll", params=soql).json()["totalSize"] == before + 2
+    emulator.admin.generate("X__c", 3)
+    assert api("GET", "/query", params=soql).json()["totalSize"] == before + 4
+    count = {"q": "SELECT COUNT() FROM X__c WHERE Name = 'count-b'"}
+    assert api("GET", "/query", params=count).json()["totalSize"] == 1
+    emulator.org.dml("X__c", "update", [{"Id": created[1]["id"], "Name": "renamed"}])
+    assert api("GET", "/query", params=count).json()["totalSize"] == 0

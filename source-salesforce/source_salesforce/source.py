@@ -72,6 +72,9 @@ UNREADABLE_OBJECTS = frozenset(
         "Vote",
     }
 )
+# Most query jobs of an incremental sync finish within a second; polling grows from here (x1.5, up to 10 s).
+BULK_FIRST_POLL_SECONDS = 0.2
+
 UNREADABLE_SUFFIXES = ("ChangeEvent", "__e", "__x", "EventStream")
 
 
@@ -97,7 +100,10 @@ class SourceSalesforce(AbstractSource):
             if settings.api_budget_percent is not None:
                 session.budget_percent = settings.api_budget_percent
             self._context = ReadContext(
-                session=session, rest=RestClient(session), bulk=BulkClient(session), config=settings
+                session=session,
+                rest=RestClient(session),
+                bulk=BulkClient(session, poll_interval=BULK_FIRST_POLL_SECONDS),
+                config=settings,
             )
         return self._context
 

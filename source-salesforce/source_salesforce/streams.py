@@ -3,7 +3,8 @@
 State (per stream):
 - incremental: {"cursor_field": "SystemModstamp", "cursor": "2024-01-31T12:00:00.000Z", "last_id": "001..."}: every
   record before (cursor, last_id) in (cursor, Id) order has been delivered; an empty last_id means every record with
-  a cursor before `cursor`.
+  a cursor before `cursor`. REST reads save it after every page; Bulk reads (unordered results) after every window,
+  with an empty last_id.
 - full refresh: {"last_id": "001..."} while reading (records are read in Id order), then
   {"__ab_full_refresh_sync_complete": true}, after which the next sync starts over.
 """
@@ -352,21 +353,24 @@ class SalesforceStream(Stream, CheckpointMixin):
             return
         window = context.config.window
         parts = max(1, math.ceil(count / BULK_WINDOW_RECORDS)) if count is not None else 1
-        if window is None and parts == 1:
-            yield from self._bulk_window(cursor, lower, upper, shaper, progress)
-            return
-        low = lower.cursor if lower else self._min_cursor(cursor, upper)
-        if low is None:
-            yield self._set_position(cursor, Position(upper))
-            return
-        size = window or max((upper - low) / parts, MIN_SPLIT)
-        for window_start, window_end in soql.windows(low, upper, size):
-            window_lower = lower if lower and window_start == lower.cursor else Position(window_start)
+        spans: list[tuple[Position | None, datetime]] = [(lower, upper)]
+        if window is not None or parts > 1:
+            low = lower.cursor if lower else self._min_cursor(cursor, upper)
+            if low is None:
+                yield self._set_position(cursor, Position(upper))
+                return
+            size = window or max((upper - low) / parts, MIN_SPLIT)
+            spans = [
+                (lower if lower and start == lower.cursor else Position(start), end)
+                for start, end in soql.windows(low, upper, size)
+            ]
+        for span_lower, span_upper in spans:
             try:
-                yield from self._bulk_window(cursor, window_lower, window_end, shaper, progress)
+                yield from self._bulk_window(cursor, span_lower, span_upper, shaper, progress)
             except BulkNotSupportedError as exc:
+                # Raised when the job is created or refused, before any of its rows: nothing is read twice.
                 logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-                yield from self._rest_range(cursor, window_lower, upper, shaper, progress)
+                yield from self._rest_range(cursor, span_lower, upper, shaper, progress)
                 return
 
     def _bulk_window(

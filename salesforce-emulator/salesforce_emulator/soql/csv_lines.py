@@ -13,6 +13,9 @@ QueryPlan.csv_values:
   notation) and the 15-digit text reads back as the same double (so repr, the shortest round-trip text, has those
   digits). Anything else (17-digit values, zero and -0.0, huge or tiny values, text) goes to a Python function, so
   the rare hard cases stay exact instead of approximately right.
+
+printf() ends a text at a NUL character, so a line whose free text holds one comes back NULL: the caller then
+shapes that result in Python instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Sequence
 
 from .rows import BOOLEAN_TYPES, NUMBER_TYPES, Column
 
+# Stored forms that are normalised on the way in (ids, dates, times, base64) cannot hold a NUL character.
+NORMALISED_TYPES = frozenset({"id", "reference", "date", "datetime", "time", "base64"})
 PYTHON_CELL = "soql_csv_cell"  # the SQL function name of the exact (slow) path
 MAX_PRINTF_ARGS = 100  # SQLite allows 127 arguments per function call by default
 
@@ -79,5 +84,12 @@ def lines_sql(sql: str, width: int, columns: Sequence[Column | None], delimiter:
         fmt = separator.join(conversion for conversion, _ in chunk)
         fmt = ("" if start == 0 else separator) + fmt
         parts.append(f"printf('{fmt}', {', '.join(argument for _, argument in chunk)})")
-    line = " || ".join(parts)
-    return f"WITH r({names}) AS ({sql}) SELECT CAST('\"' || {line} || '\"{_sql_text(newline)}' AS BLOB) FROM r"
+    line = f"CAST('\"' || {' || '.join(parts)} || '\"{_sql_text(newline)}' AS BLOB)"
+    free_text = [
+        f"instr(r.c{c.index}, char(0))"
+        for c in columns
+        if c is not None and c.field_type not in BOOLEAN_TYPES | NUMBER_TYPES | NORMALISED_TYPES
+    ]
+    if free_text:
+        line = f"CASE WHEN {' OR '.join(free_text)} THEN NULL ELSE {line} END"
+    return f"WITH r({names}) AS ({sql}) SELECT {line} FROM r"
