@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from configure_catalog import configure  # scripts/ is on sys.path when this file runs
+from last_state import last_states
 from salesforce_emulator.testing import Emulator
 
 BIN = Path(sys.executable).parent
@@ -130,7 +131,7 @@ def main() -> int:
         print(f"  org A: {len(source_rows)} X__c records, org B: {len(copied_rows)}, differing: {len(differing)}")
 
         step("source-salesforce read again from the last state (nothing changed)")
-        state = write(work / "state.json", [s["state"] for s in states])
+        state = write(work / "state.json", last_states(json.dumps(s) for s in states))
         org_a.admin.reset_calls()
         again = run(["source-salesforce", "read", "--config", source_config, "--catalog", configured, "--state", state])
         print(f"  {len(of_type(again, 'RECORD'))} records, {org_a.admin.calls()['total']} API calls")
