@@ -547,6 +547,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat-large", type=int, default=1, help="repeats for sizes of 1,000,000 and more")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--no-save", action="store_true", help="print the results without writing the files")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -559,7 +560,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
                 print(f"{name} @ {size} ...", flush=True)
                 try:
-                    figures = function(Path(tmp), size, args.repeat)
+                    figures = function(Path(tmp), size, args.repeat if size < 1_000_000 else args.repeat_large)
                 except Exception as error:  # noqa: BLE001 - one failing scenario must not hide the others
                     figures = {"error": f"{type(error).__name__}: {error}"}
                 print(f"  {json.dumps(figures)}", flush=True)

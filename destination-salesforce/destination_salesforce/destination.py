@@ -32,7 +32,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from airbyte_protocol_dataclasses.models import DestinationCatalog, DestinationOperation
 from salesforce_api import BulkClient, RestClient, connect
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.errors import ApiError, ConfigError, SalesforceError
+from salesforce_api.errors import ApiError, ConfigError, NotFoundError, SalesforceError
 
 from destination_salesforce.mapping import PreparedRecord, RecordFilter, ValueFormatError
 from destination_salesforce.plan import StreamPlan, build_plan, choose_operation, is_event, problems
@@ -45,7 +45,7 @@ from destination_salesforce.protocol import (
     read_with_deadlines,
 )
 from destination_salesforce.rejects import Rejection, RejectLog, RejectThresholdExceeded
-from destination_salesforce.spec import WriterConfig, connector_spec
+from destination_salesforce.spec import WriterConfig, check_against_spec, check_api_name, connector_spec
 
 logger = logging.getLogger("airbyte")
 
@@ -84,7 +84,7 @@ class DestinationSalesforce(Destination):
             RecordFilter(cfg.filter)
             operation, _ = choose_operation(DestinationSyncMode.append, cfg, cfg.object)
             rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
-            describe = rest.describe(cfg.object)
+            describe = describe_object(rest, cfg.object, "object")
             found = problems(describe, cfg, operation)
             if found:
                 return AirbyteConnectionStatus(status=Status.FAILED, message="; ".join(found))
@@ -147,7 +147,7 @@ class DestinationSalesforce(Destination):
         for configured in catalog.streams:
             sobject = configured.destination_object_name or cfg.object
             if sobject not in describes:
-                describes[sobject] = rest.describe(sobject)
+                describes[sobject] = describe_object(rest, sobject, object_setting(configured, cfg))
             plans[(configured.stream.namespace, configured.stream.name)] = build_plan(
                 configured.stream.name, sobject, configured.destination_sync_mode, describes[sobject],
                 cfg, rest, bulk, logger,
@@ -268,7 +268,26 @@ class DestinationSalesforce(Destination):
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         if parsed_args.command == "discover":
             return iter(())  # printed by run(): the CDK's AirbyteMessage has no destination_catalog field
+        if parsed_args.command in ("check", "write"):
+            # Our own spec check runs first: the CDK's would quote the offending value, perhaps a secret.
+            try:
+                self.validate_config(self.read_config(parsed_args.config))
+            except ConfigError as exc:
+                if parsed_args.command == "check":
+                    status = AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
+                    return iter([AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status)])
+                raise AirbyteTracedException(message=str(exc), failure_type=FailureType.config_error) from None
         return super().run_cmd(parsed_args)
+
+    def validate_config(self, config: Mapping[str, Any]) -> None:
+        """The config against the spec, then the names that reach URLs and queries; ConfigError naming the setting."""
+        check_against_spec(config, self.spec().connectionSpecification)
+        check_api_name(config["object"], "object")
+        if config.get("external_id_field"):
+            check_api_name(config["external_id_field"], "external_id_field")
+        for rule in config.get("column_mapping") or ():
+            for part in str(rule["target"]).split(".", 1):
+                check_api_name(part, "column_mapping target")
 
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)
@@ -276,6 +295,7 @@ class DestinationSalesforce(Destination):
         if parsed.command == "discover":
             config = self.read_config(parsed.config)
             try:
+                self.validate_config(config)
                 catalog = self.discover_operations(config)
             except SalesforceError as exc:
                 raise traced_exception(exc) from None
@@ -284,6 +304,27 @@ class DestinationSalesforce(Destination):
         for message in self.run_cmd(parsed):
             # Flushed per message: the platform checkpoints on each STATE as soon as it sees it.
             print(message_to_json(message), flush=True)
+
+
+def object_setting(configured: Any, cfg: WriterConfig) -> str:
+    """Where a stream's object name comes from, said the way the user would look for it."""
+    if configured.destination_object_name:
+        return f"destination_object_name of stream {configured.stream.name} in the configured catalog"
+    return "object"
+
+
+def describe_object(rest: RestClient, sobject: str, setting: str) -> Mapping[str, Any]:
+    """The object's describe; a ConfigError naming the object and the setting when the name is not valid or the org
+    has no such object (or hides it from this user)."""
+    check_api_name(sobject, setting)
+    try:
+        return rest.describe(sobject)
+    except NotFoundError:
+        raise ConfigError(
+            f"The object {sobject} (setting '{setting}') does not exist in this org, or this user cannot see it: "
+            "check its API name (custom objects end in __c, platform events in __e) and the user's permissions.",
+            setting=setting,
+        ) from None
 
 
 def _operations(describe: Mapping[str, Any]) -> list[DestinationOperation]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteStateStats, FailureType
+from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteStateStats, FailureType, Type
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from airbyte_protocol_dataclasses.models import DestinationCatalog
 
@@ -49,18 +49,60 @@ def catalog_to_json(catalog: DestinationCatalog) -> str:
 
 def parse_lines(lines: Iterable[str]) -> Iterator[AirbyteMessage]:
     """One message per non-blank line. A line that is not a valid message stops the write, naming its number
-    (the line itself is not quoted: it may hold personal data)."""
+    and what is wrong with its shape (the line itself is not quoted: it may hold personal data)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            yield AirbyteMessageSerializer.load(orjson.loads(line))
-        except Exception as exc:  # orjson and serpyco raise several unrelated types
-            raise AirbyteTracedException(
-                message=f"Input line {number} is not a valid Airbyte message: {type(exc).__name__}.",
-                internal_message=f"Input line {number}: {str(exc)[:200]}",
-                failure_type=FailureType.system_error,
-            ) from None
+            document = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise _bad_line(number, "it is not JSON", str(exc)) from None
+        problem = shape_problem(document)
+        if problem:
+            raise _bad_line(number, problem, problem)
+        try:
+            yield AirbyteMessageSerializer.load(document)
+        except Exception as exc:  # serpyco raises several unrelated types
+            # The serialiser's own text quotes values of the line: only its kind is kept.
+            problem = f"it does not follow the protocol ({type(exc).__name__})"
+            raise _bad_line(number, problem, problem) from None
+
+
+MESSAGE_BODIES = {t.value: t.value.lower() for t in Type}
+MESSAGE_BODIES.update({"CONNECTION_STATUS": "connectionStatus", "DESTINATION_CATALOG": "destination_catalog"})
+
+
+def shape_problem(document: Any) -> str | None:
+    """What makes a decoded line unusable as a message, in words that quote no value; None when it looks right.
+
+    The protocol models accept a RECORD without a record (or a STATE without a state): checked here, so that such
+    a line stops the write with its line number instead of failing later without one."""
+    if not isinstance(document, dict):
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(document))
+        return f"it is a JSON {kind or 'null'}, not an object"
+    kind = document.get("type")
+    if not isinstance(kind, str) or kind not in MESSAGE_BODIES:
+        return f"its 'type' is not one of {', '.join(MESSAGE_BODIES)}"
+    body_name = MESSAGE_BODIES[kind]
+    body = document.get(body_name)
+    if kind in ("RECORD", "STATE") and not isinstance(body, dict):
+        return f"a {kind} message needs a '{body_name}' object"
+    if kind == "RECORD":
+        if not isinstance(body.get("stream"), str) or not body["stream"]:
+            return "its record has no 'stream' name"
+        if not isinstance(body.get("data"), dict):
+            return "its record's 'data' is not an object"
+        if not isinstance(body.get("emitted_at"), int | float) or isinstance(body["emitted_at"], bool):
+            return "its record's 'emitted_at' is not a number"
+    return None
+
+
+def _bad_line(number: int, problem: str, detail: str) -> AirbyteTracedException:
+    return AirbyteTracedException(
+        message=f"Input line {number} is not a valid Airbyte message: {problem}.",
+        internal_message=f"Input line {number}: {detail[:200]}",
+        failure_type=FailureType.system_error,
+    )
 
 
 class Tick:

@@ -12,9 +12,14 @@ from destination_salesforce.writers import Outcome
 IN_LIST_SIZE = 200  # keeps each SOQL statement far below the 100,000-character limit
 
 
+# SOQL's escape sequences: a value can neither end its quoted literal nor break the statement's line.
+SOQL_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+)
+
+
 def soql_literal(value: object) -> str:
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"
+    return f"'{str(value).translate(SOQL_ESCAPES)}'"
 
 
 def resolve_ids(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import pkgutil
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode
+from salesforce_api.errors import ConfigError
 from salesforce_api.spec import credentials_spec
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
@@ -25,6 +28,55 @@ def connector_spec() -> ConnectorSpecification:
         documentationUrl=document.get("documentationUrl"),
         supported_destination_sync_modes=[DestinationSyncMode(m) for m in document["supported_destination_sync_modes"]],
     )
+
+
+# A Salesforce API name (object or field): the only text from settings or catalog that reaches a URL or SOQL.
+API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def check_api_name(name: Any, setting: str) -> str:
+    """`name` when it is an object or field API name; a ConfigError naming the setting otherwise."""
+    if not isinstance(name, str) or not API_NAME.match(name):
+        raise ConfigError(
+            f"The setting '{setting}' must be a Salesforce API name: a letter, then letters, digits or underscores "
+            "(e.g. Contact or My_Object__c).",
+            setting=setting,
+        )
+    return name
+
+
+def check_against_spec(config: Mapping[str, Any], connection_spec: Mapping[str, Any]) -> None:
+    """Validate a config against the spec with a message that names the setting and what it allows, but never
+    quotes the value given (the CDK's own message does, and the value may be a password)."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(connection_spec).iter_errors(config))
+    if error is None:
+        return
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required":
+        missing = next((name for name in error.validator_value if name not in error.instance), None)
+        if missing:
+            path.append(str(missing))
+    setting = ".".join(path) or "config"
+    rule = _rule_text(str(error.validator), error.validator_value)
+    raise ConfigError(f"The setting '{setting}' {rule}.", setting=setting)
+
+
+def _rule_text(validator: str, value: Any) -> str:
+    """What a JSON-schema rule asks for, in words; built from the spec only, never from the config."""
+    if validator == "required":
+        return "is required"
+    if validator == "enum":
+        return f"must be one of {', '.join(map(str, value))}"
+    if validator == "type":
+        return f"must be of type {' or '.join(value) if isinstance(value, list) else value}"
+    if validator in ("minimum", "maximum"):
+        return f"must be at {'least' if validator == 'minimum' else 'most'} {value}"
+    simple = {
+        "pattern": "has the wrong format",
+        "oneOf": "does not match any of the offered choices",
+        "additionalProperties": "holds a key the specification does not allow",
+    }
+    return simple.get(validator, f"breaks the rule '{validator}' of the specification")
 
 
 @dataclass(frozen=True)

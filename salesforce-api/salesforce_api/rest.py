@@ -153,11 +153,12 @@ class RestClient:
         for page in self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size):
             yield from page.records
 
-    def count(self, soql_from_where: str) -> int:
+    def count(self, soql_from_where: str, include_deleted: bool = False) -> int:
+        """Rows matching `FROM ... [WHERE ...]` in one call; `include_deleted` counts deleted rows too (queryAll)."""
         text = soql_from_where.strip()
         if not text.upper().startswith("SELECT"):
             text = f"SELECT COUNT() {text}"
-        body = self.session.get_json("query", params={"q": text})
+        body = self.session.get_json("queryAll" if include_deleted else "query", params={"q": text})
         return int(body.get("totalSize") or 0)
 
     def deleted(self, sobject: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:

@@ -98,6 +98,7 @@ def test_query_all_includes_deleted_records(emulator):
     everything = {r["Id"]: r for r in rest.query("SELECT Id, IsDeleted FROM Contact", include_deleted=True)}
     assert victim not in live
     assert everything[victim]["IsDeleted"] is True
+    assert rest.count("FROM Contact", include_deleted=True) == len(everything) == rest.count("FROM Contact") + 1
 
 
 def test_collections_create_update_upsert_delete(emulator):

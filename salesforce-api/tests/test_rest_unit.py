@@ -71,6 +71,12 @@ def test_count_wraps_from_clause(session, mocked):
     assert mocked.last_request.qs["q"] == ["select count() from account where name != null"]
 
 
+def test_count_with_deleted_rows_uses_query_all(session, mocked):
+    mocked.get(DATA + "/queryAll", json={"totalSize": 7, "done": True, "records": []})
+    assert RestClient(session).count("FROM Account", include_deleted=True) == 7
+    assert mocked.last_request.path.endswith("/queryall")
+
+
 def test_describe_many_batches_25_per_call_and_yields_errors(session, mocked):
     names = [f"Obj{i}__c" for i in range(30)]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from salesforce_emulator.bulk_jobs import Job
+from salesforce_emulator.values import Coercer, csv_coercer
 
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
@@ -41,6 +42,11 @@ class Column:
     header: str
     field: Any  # FieldDef of the column, or of the reference field for a relationship column
     parent_key: str | None = None  # "External_Id__c" of a column like "Account.External_Id__c"
+    coerce: Coercer | None = None  # CSV text -> stored encoding, for a plain field column
+
+    def __post_init__(self) -> None:
+        if self.parent_key is None and self.coerce is None:
+            self.coerce = csv_coercer(self.field)
 
 
 def error_text(errors: list[dict[str, Any]]) -> str:
@@ -160,7 +166,7 @@ class IngestRun:
                 else:
                     record[f.relationship_name] = {column.parent_key: text}
             else:
-                record[f.name] = None if text == NULL_TEXT else self.org.coerce_csv_value(f, text)
+                record[f.name] = None if text == NULL_TEXT else column.coerce(text)
         return record
 
     def _flush(self, batch: list[list[str]], columns: list[Column], results: ResultWriters) -> None:
@@ -190,6 +196,7 @@ class IngestRun:
                 records,
                 external_id_field=self.job.external_id_field,
                 auto_assign=bool(self.job.assignment_rule_id),
+                coerced=True,
             )
             if records
             else []

@@ -1,15 +1,20 @@
-"""Record writes (insert, update, upsert, delete) with the validation a real org runs, one result per record."""
+"""Record writes (insert, update, upsert, delete) with the validation a real org runs, one result per record.
+
+Records are checked one after the other, each against the org as the earlier ones left it; the reads and writes go
+through the call's `PendingWrites` (prefetched in bulk, written at the end), and what does not change between records
+of one object (field lookups, coercers, defaults, the checks to run) is worked out once per call in `ObjectPlan`.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from salesforce_emulator.ids import counter_of, to18
-from salesforce_emulator.schema import ObjectDef, Schema
-from salesforce_emulator.store import q
-from salesforce_emulator.values import FieldError, coerce, now_text
+from salesforce_emulator.pending import PendingWrites, TableView
+from salesforce_emulator.schema import FieldDef, ObjectDef, Schema
+from salesforce_emulator.values import Coercer, FieldError, coerce, coercer, now_text
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -43,15 +48,73 @@ def failure(code: str, message: str, fields: list[str] | None = None) -> dict[st
     return {"success": False, "errors": [error(code, message, fields)]}
 
 
-class RecordWriter:
-    """Applies writes for one object inside the caller's transaction."""
+AUDIT_REFERENCES = {"CreatedById", "LastModifiedById"}  # never checked: the org sets them itself
 
-    def __init__(self, schema: Schema, conn: sqlite3.Connection, obj: ObjectDef, ctx: WriteContext) -> None:
+
+@dataclass
+class Check:
+    """What `_check_row` verifies for one field, in field order."""
+
+    field: FieldDef
+    parents: list[tuple[str, ObjectDef]] | None  # (key prefix, object) of each reference target; None: no check
+    unique: bool
+
+
+class ObjectPlan:
+    """Everything about writing one object that does not depend on the record."""
+
+    def __init__(self, schema: Schema, obj: ObjectDef, ctx: WriteContext) -> None:
+        self.obj = obj
+        self.coercers: dict[str, Coercer] = {f.name: coercer(f) for f in obj.fields}
+        self.columns = [f.name for f in obj.stored_fields]
+        self._keys: dict[str, tuple[FieldDef | None, FieldDef | None]] = {}
+        defaults: dict[str, Any] = {"Id": None, "IsDeleted": 0}
+        for f in obj.stored_fields:
+            if f.name in defaults:
+                continue
+            if f.name in {"CreatedDate", "LastModifiedDate", "SystemModstamp"}:
+                defaults[f.name] = ctx.now
+            elif f.name in {"CreatedById", "LastModifiedById", "OwnerId"}:
+                defaults[f.name] = ctx.user_id
+            elif f.type == "boolean":
+                defaults[f.name] = int(bool(f.default_value))
+            elif f.default_value is not None:
+                defaults[f.name] = f.default_value
+        self.defaults = defaults
+        self.required = [
+            f.name
+            for f in obj.fields
+            if f.stored and not f.nillable and (obj.field(f.name).createable or f.name == "Name")
+        ]
+        self.checks: list[Check] = []
+        for f in obj.fields:
+            parents = None
+            if f.type == "reference" and f.name not in AUDIT_REFERENCES:
+                parents = [(p.key_prefix, p) for p in map(schema.object, f.reference_to) if p is not None]
+            if parents is not None or f.unique:
+                self.checks.append(Check(f, parents, f.unique))
+        self.checked = {check.field.name for check in self.checks}
+        self.person_name = bool(obj.field("FirstName") and obj.field("LastName"))
+
+    def field_for(self, key: str) -> tuple[FieldDef | None, FieldDef | None]:
+        """(field, None) for a field name, (None, reference field) for a relationship name, else (None, None)."""
+        found = self._keys.get(key)
+        if found is None:
+            f = self.obj.field(key)
+            found = self._keys[key] = (f, None) if f is not None else (None, self.obj.relationship(key))
+        return found
+
+
+class RecordWriter:
+    """Applies writes for one object to the call's pending writes."""
+
+    def __init__(self, schema: Schema, pending: PendingWrites, obj: ObjectDef, ctx: WriteContext) -> None:
         self.schema = schema
-        self.conn = conn
+        self.pending = pending
+        self.view: TableView = pending.view(obj)
         self.obj = obj
         self.ctx = ctx
-        self.table = q(obj.name)
+        self.plan = ObjectPlan(schema, obj, ctx)
 
     # --- public ----------------------------------------------------------------------------------------------------
 
@@ -63,7 +126,10 @@ class RecordWriter:
         external_id_field: str | None = None,
         new_id: str | None = None,
         raise_multiple: bool = False,
+        coerced: bool = False,
     ) -> dict[str, Any]:
+        """`coerced`: the values are already in the stored encoding (Bulk CSV rows, coerced as they were read)."""
+        self._coerced = coerced
         try:
             if operation == "insert":
                 return self._insert(record, new_id)
@@ -77,6 +143,60 @@ class RecordWriter:
             return failure(exc.status_code, exc.message, exc.fields)
         return failure("INVALID_OPERATION", f"unknown operation: {operation}")
 
+    def prefetch(self, operation: str, records: Iterable[dict[str, Any]], external_id_field: str | None) -> None:
+        """Load in a few queries what checking these records will read; the checks stay correct without it."""
+        records = list(records)
+        view, plan = self.view, self.plan
+        currents: list[dict[str, Any]] = []
+        if operation in {"update", "delete", "hardDelete"}:
+            ids = [_id18(r.get("Id") or r.get("id")) for r in records]
+            view.prefetch_rows(i for i in ids if i)
+            currents = [row for row in map(view.row, filter(None, ids)) if row is not None]
+            if operation != "update":
+                return
+        elif operation == "upsert":
+            key = self.obj.field(external_id_field or "Id")
+            if key is None or not (key.external_id or key.id_lookup):
+                return
+            values = [_quietly(plan.coercers[key.name], _get_lower(r, key.name)) for r in records]
+            view.prefetch_keys(key.name, values, rows=True)
+            currents = [view.row(i) for v in values if v is not None for i in view.live_ids(key.name, v)]
+        wanted: dict[tuple[str, str], set[Any]] = {}  # (object, field) -> values to look up
+        by_key: dict[str, list[Any]] = {}
+        for record in records:
+            for key, raw in record.items():
+                if key == "attributes":
+                    continue
+                f, rel = plan.field_for(key)
+                if f is not None:
+                    if f.name in plan.checked:
+                        by_key.setdefault(f.name, []).append(_quietly(plan.coercers[f.name], raw))
+                elif rel is not None and isinstance(raw, dict) and len(raw) == 1:
+                    parent = self.schema.object(rel.reference_to[0])
+                    (parent_key, value), *_ = raw.items()
+                    key_field = parent.field(parent_key) if parent is not None else None
+                    if key_field is not None:
+                        wanted.setdefault((parent.name, key_field.name), set()).add(
+                            _quietly(lambda v, k=key_field: coerce(k, v), value)
+                        )
+        for check in plan.checks:
+            name = check.field.name
+            values = {v for v in by_key.get(name, ()) if v is not None}
+            values.update(row.get(name) for row in currents if row and row.get(name) is not None)
+            if check.unique:
+                wanted.setdefault((self.obj.name, name), set()).update(values)
+            if check.parents:
+                values.update((self.ctx.user_id, self.ctx.assignee_id))
+                for value in values:
+                    for prefix, parent in check.parents:
+                        if isinstance(value, str) and value.startswith(prefix):
+                            wanted.setdefault((parent.name, "Id"), set()).add(value)
+                            break
+        for (object_name, field_name), values in wanted.items():
+            target = self.schema.object(object_name)
+            if target is not None and target.queryable:
+                self.pending.view(target).prefetch_keys(field_name, values)
+
     # --- operations ------------------------------------------------------------------------------------------------
 
     def _insert(self, record: dict[str, Any], new_id: str | None) -> dict[str, Any]:
@@ -84,15 +204,12 @@ class RecordWriter:
             return failure("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
         values = self._values(record, creating=True)
         assert new_id is not None
-        row = self._defaults(new_id)
+        row = dict(self.plan.defaults)
+        row["Id"] = new_id
         row.update(values)
         self._derive(row, creating=True)
         self._check_row(row, new_id)
-        columns = list(row)
-        self.conn.execute(
-            f"INSERT INTO {self.table} ({', '.join(q(c) for c in columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [row[c] for c in columns],
-        )
+        self.view.write(new_id, row)
         return {"id": new_id, "success": True, "errors": []}
 
     def _update(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +217,7 @@ class RecordWriter:
         if not raw_id:
             return failure("MISSING_ARGUMENT", "Id not specified in an update call", [])
         current = self._existing(raw_id)
-        if isinstance(current, dict) and "success" in current:
+        if "success" in current and "Id" not in current:
             return current
         values = self._values({k: v for k, v in record.items() if k.lower() != "id"}, creating=False)
         row = dict(current)
@@ -109,12 +226,7 @@ class RecordWriter:
         row["LastModifiedById"] = self.ctx.user_id
         self._derive(row, creating=False)
         self._check_row(row, row["Id"])
-        changed = [c for c in row if c != "Id" and row[c] != current.get(c)]
-        if changed:
-            self.conn.execute(
-                f"UPDATE {self.table} SET {', '.join(q(c) + ' = ?' for c in changed)} WHERE Id = ?",
-                [row[c] for c in changed] + [row["Id"]],
-            )
+        self.view.write(row["Id"], row)
         return {"id": row["Id"], "success": True, "errors": []}
 
     def _upsert(self, record: dict[str, Any], key: str, new_id: str | None, raise_multiple: bool) -> dict[str, Any]:
@@ -127,13 +239,8 @@ class RecordWriter:
                 result = self._insert({k: v for k, v in record.items() if k.lower() != "id"}, new_id)
                 return {**result, "created": True} if result["success"] else result
             return failure("MISSING_ARGUMENT", f"{key} not specified", [key_field.name])
-        stored = coerce(key_field, value)
-        matches = [
-            r[0]
-            for r in self.conn.execute(
-                f"SELECT Id FROM {self.table} WHERE {q(key_field.name)} = ? AND IsDeleted = 0", (stored,)
-            ).fetchall()
-        ]
+        stored = self.plan.coercers[key_field.name](value)
+        matches = self.view.live_ids(key_field.name, stored)
         if len(matches) > 1:
             if raise_multiple:
                 raise MultipleMatches(matches)
@@ -156,58 +263,42 @@ class RecordWriter:
         if not raw_id:
             return failure("MISSING_ARGUMENT", "Id not specified in a delete call", [])
         current = self._existing(raw_id, allow_deleted=hard)
-        if isinstance(current, dict) and "success" in current:
+        if "success" in current and "Id" not in current:
             return current
         if hard:
-            self.conn.execute(f"DELETE FROM {self.table} WHERE Id = ?", (current["Id"],))
+            self.view.write(current["Id"], None)
         else:
-            self.conn.execute(
-                f"UPDATE {self.table} SET IsDeleted = 1, SystemModstamp = ?, LastModifiedDate = ?,"
-                " LastModifiedById = ? WHERE Id = ?",
-                (self.ctx.now, self.ctx.now, self.ctx.user_id, current["Id"]),
-            )
+            row = dict(current)
+            row["IsDeleted"] = 1
+            row["SystemModstamp"] = row["LastModifiedDate"] = self.ctx.now
+            row["LastModifiedById"] = self.ctx.user_id
+            self.view.write(current["Id"], row)
         return {"id": current["Id"], "success": True, "errors": []}
 
     # --- helpers ---------------------------------------------------------------------------------------------------
 
     def _existing(self, raw_id: Any, allow_deleted: bool = False) -> dict[str, Any]:
+        """The current row, or a failure result (which has no "Id" key)."""
         record_id = to18(str(raw_id))
         if record_id is None or not record_id.startswith(self.obj.key_prefix):
             return failure("MALFORMED_ID", f"{self.obj.label} ID: id value of incorrect type: {raw_id}", ["Id"])
-        cursor = self.conn.execute(f"SELECT * FROM {self.table} WHERE Id = ?", (record_id,))
-        row = cursor.fetchone()
-        if row is None:
+        current = self.view.row(record_id)
+        if current is None:
             return failure("ENTITY_IS_DELETED", "entity is deleted", [])
-        current = dict(zip([d[0] for d in cursor.description], row, strict=True))
         if current.get("IsDeleted") and not allow_deleted:
             return failure("ENTITY_IS_DELETED", "entity is deleted", [])
         return current
 
-    def _defaults(self, new_id: str) -> dict[str, Any]:
-        now, user = self.ctx.now, self.ctx.user_id
-        row: dict[str, Any] = {"Id": new_id, "IsDeleted": 0}
-        for f in self.obj.stored_fields:
-            if f.name in row:
-                continue
-            if f.name in {"CreatedDate", "LastModifiedDate", "SystemModstamp"}:
-                row[f.name] = now
-            elif f.name in {"CreatedById", "LastModifiedById", "OwnerId"}:
-                row[f.name] = user
-            elif f.type == "boolean":
-                row[f.name] = int(bool(f.default_value))
-            elif f.default_value is not None:
-                row[f.name] = f.default_value
-        return row
-
     def _values(self, record: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         values: dict[str, Any] = {}
         errors: list[str] = []
+        plan = self.plan
+        coerced = self._coerced
         for key, raw in record.items():
             if key == "attributes":
                 continue
-            f = self.obj.field(key)
+            f, rel = plan.field_for(key)
             if f is None:
-                rel = self.obj.relationship(key)
                 if rel is not None and isinstance(raw, dict):
                     values[rel.name] = self._resolve_parent(rel.name, rel.reference_to[0], raw)
                     continue
@@ -215,7 +306,11 @@ class RecordWriter:
             if not (f.createable if creating else f.updateable):
                 errors.append(f.name)
                 continue
-            values[f.name] = coerce(f, raw)
+            # Stored encodings are coerce's fixed points, except that numbers are range-checked and rounded again.
+            if coerced and f.type not in {"double", "currency", "percent"}:
+                values[f.name] = raw
+            else:
+                values[f.name] = plan.coercers[f.name](raw)
         if errors:
             raise FieldError(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -232,10 +327,7 @@ class RecordWriter:
         if parent is None or key_field is None or not (key_field.external_id or key_field.id_lookup):
             raise FieldError("INVALID_FIELD", f"Invalid foreign key relationship for field {field_name}", [field_name])
         value = keys[0][1]
-        rows = self.conn.execute(
-            f"SELECT Id FROM {q(parent.name)} WHERE {q(key_field.name)} = ? AND IsDeleted = 0",
-            (coerce(key_field, value),),
-        ).fetchall()
+        rows = self.pending.view(parent).live_ids(key_field.name, coerce(key_field, value))
         if not rows:
             raise FieldError(
                 "INVALID_FIELD",
@@ -249,11 +341,11 @@ class RecordWriter:
                 f" in entity {parent.name}",
                 [field_name],
             )
-        return rows[0][0]
+        return rows[0]
 
     def _derive(self, row: dict[str, Any], *, creating: bool) -> None:
         name = self.obj.name
-        if self.obj.field("FirstName") and self.obj.field("LastName"):
+        if self.plan.person_name:
             row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p) or None
         if name == "X__c" and creating and not row.get("Name"):
             row["Name"] = row["Id"]
@@ -270,39 +362,49 @@ class RecordWriter:
             row["OwnerId"] = self.ctx.assignee_id
 
     def _check_row(self, row: dict[str, Any], record_id: str) -> None:
-        missing = [f.name for f in self.obj.fields if f.stored and not f.nillable and row.get(f.name) is None]
-        missing = [m for m in missing if self.obj.field(m).createable or m == "Name"]
+        missing = [m for m in self.plan.required if row.get(m) is None]
         if missing:
             raise FieldError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
-        for f in self.obj.fields:
+        for check in self.plan.checks:
+            f = check.field
             value = row.get(f.name)
             if value is None:
                 continue
-            if f.type == "reference" and f.name not in {"CreatedById", "LastModifiedById"}:
-                self._check_reference(f.name, f.reference_to, value, f.label)
-            if f.unique:
-                clash = self.conn.execute(
-                    f"SELECT Id FROM {self.table} WHERE {q(f.name)} = ? AND Id != ? AND IsDeleted = 0 LIMIT 1",
-                    (value, record_id),
-                ).fetchone()
+            if check.parents is not None:
+                self._check_reference(f.name, check.parents, value, f.label)
+            if check.unique:
+                clash = next((i for i in self.view.live_ids(f.name, value) if i != record_id), None)
                 if clash:
                     raise FieldError(
                         "DUPLICATE_VALUE",
-                        f"duplicate value found: {f.name} duplicates value on record with id: {clash[0]}",
+                        f"duplicate value found: {f.name} duplicates value on record with id: {clash}",
                         [f.name],
                     )
         if self.obj.name == "X__c" and (row.get("Number__c") or 0) < 0:
             # The seeded validation rule of X__c.
             raise FieldError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Number must not be negative", ["Number__c"])
 
-    def _check_reference(self, name: str, targets: list[str], value: str, label: str) -> None:
-        for target in targets:
-            parent = self.schema.object(target)
-            if parent and value.startswith(parent.key_prefix):
-                found = self.conn.execute(
-                    f"SELECT 1 FROM {q(parent.name)} WHERE Id = ? AND IsDeleted = 0", (value,)
-                ).fetchone()
-                if found:
+    def _check_reference(self, name: str, parents: list[tuple[str, ObjectDef]], value: str, label: str) -> None:
+        for prefix, parent in parents:
+            if value.startswith(prefix):
+                if self.pending.view(parent).live_ids("Id", value):
                     return
                 raise FieldError("ENTITY_IS_DELETED", "entity is deleted", [name])
         raise FieldError("FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", [name])
+
+
+def _id18(raw: Any) -> str | None:
+    return to18(str(raw)) if raw else None
+
+
+def _get_lower(record: dict[str, Any], name: str) -> Any:
+    lowered = name.lower()
+    return next((v for k, v in record.items() if k.lower() == lowered), None)
+
+
+def _quietly(convert: Coercer, value: Any) -> Any:
+    """convert(value), or None when it refuses the value (prefetching only guesses what the checks will read)."""
+    try:
+        return convert(value)
+    except (FieldError, TypeError, ValueError):
+        return None

@@ -10,6 +10,7 @@ import tempfile
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from salesforce_emulator.faults import FaultRegistry
 from salesforce_emulator.ids import make_id
 from salesforce_emulator.oauth import TokenStore
 from salesforce_emulator.objects import seeded_schema
+from salesforce_emulator.pending import PendingWrites
 from salesforce_emulator.schema import KEY_PREFIXES, FieldDef, ObjectDef, Schema
 from salesforce_emulator.store import Store, q
 from salesforce_emulator.values import FieldError, coerce, coerce_csv, now_text
@@ -154,6 +156,7 @@ class Org:
         external_id_field: str | None = None,
         auto_assign: bool = True,
         all_or_none: bool = False,
+        coerced: bool = False,
     ) -> list[dict[str, Any]]:
         """One Collections-shaped result per record, in order; never raises for a per-record failure."""
         return self.dml_mixed(
@@ -162,6 +165,7 @@ class Org:
             external_id_field=external_id_field,
             auto_assign=auto_assign,
             all_or_none=all_or_none,
+            coerced=coerced,
         )
 
     def dml_mixed(
@@ -173,11 +177,19 @@ class Org:
         auto_assign: bool = True,
         all_or_none: bool = False,
         raise_multiple: bool = False,
+        coerced: bool = False,
     ) -> list[dict[str, Any]]:
+        """Each record is checked against the org as the earlier ones left it; the writes land together at the end.
+
+        `coerced`: the values are already in the stored encoding (Bulk CSV rows).
+        """
         ctx = WriteContext(self.api_user_id, self.assignee_id, auto_assign, now_text())
         results: list[dict[str, Any]] = []
         events: list[tuple[str, dict[str, Any]]] = []
         with self.store.transaction() as conn:
+            pending = PendingWrites(conn)
+            writers = self._writers(items, operation, external_id_field, pending, ctx)
+            new_ids = self._new_ids(items, operation)
             for sobject, record in items:
                 obj = self.schema.object(sobject) if sobject else None
                 if obj is None and operation in {"delete", "hardDelete"}:
@@ -192,26 +204,62 @@ class Org:
                 if not obj.queryable:
                     results.append(failure("INVALID_TYPE", f"sObject type '{sobject}' is not supported."))
                     continue
-                writer = RecordWriter(self.schema, conn, obj, ctx)
-                new_id = self.store.next_ids(obj, 1)[0] if operation in {"insert", "upsert"} else None
-                conn.execute("SAVEPOINT rec")
-                result = writer.apply(
-                    operation, record, external_id_field=external_id_field, new_id=new_id, raise_multiple=raise_multiple
+                new_id = next(new_ids[obj.name]) if operation in {"insert", "upsert"} else None
+                result = writers[obj.name].apply(
+                    operation,
+                    record,
+                    external_id_field=external_id_field,
+                    new_id=new_id,
+                    raise_multiple=raise_multiple,
+                    coerced=coerced,
                 )
-                conn.execute("RELEASE rec" if result["success"] else "ROLLBACK TO rec")
-                if not result["success"]:
-                    conn.execute("RELEASE rec")
                 results.append(result)
             if all_or_none and not all(r["success"] for r in results):
-                conn.execute("ROLLBACK")
-                conn.execute("BEGIN")  # the transaction() context commits an empty transaction
                 events.clear()
                 results = [
                     r if not r["success"] else {"success": False, "errors": [dict(ROLLED_BACK)]} for r in results
                 ]
+            else:
+                pending.flush()
         for name, event in events:
             self.events.publish(name, [event])
         return results
+
+    def _writable(self, sobject: str) -> ObjectDef | None:
+        obj = self.schema.object(sobject) if sobject else None
+        return obj if obj is not None and obj.queryable and not obj.is_event else None
+
+    def _writers(
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        operation: str,
+        external_id_field: str | None,
+        pending: PendingWrites,
+        ctx: WriteContext,
+    ) -> dict[str, RecordWriter]:
+        """One writer per object of the call, its lookups prefetched."""
+        groups: dict[str, tuple[ObjectDef, list[dict[str, Any]]]] = {}
+        for sobject, record in items:
+            obj = self._writable(sobject)
+            if obj is not None:
+                groups.setdefault(obj.name, (obj, []))[1].append(record)
+        writers = {name: RecordWriter(self.schema, pending, obj, ctx) for name, (obj, _) in groups.items()}
+        for name, (_, records) in groups.items():
+            writers[name].prefetch(operation, records, external_id_field)
+        return writers
+
+    def _new_ids(self, items: list[tuple[str, dict[str, Any]]], operation: str) -> dict[str, Iterator[str]]:
+        """The ids an insert or upsert may use, one per record, drawn in one go per object."""
+        if operation not in {"insert", "upsert"}:
+            return {}
+        counts: Counter[str] = Counter()
+        objects: dict[str, ObjectDef] = {}
+        for sobject, _ in items:
+            obj = self._writable(sobject)
+            if obj is not None:
+                counts[obj.name] += 1
+                objects[obj.name] = obj
+        return {name: iter(self.store.next_ids(objects[name], n)) for name, n in counts.items()}
 
     def _event(
         self,

@@ -15,15 +15,23 @@ class SoqlError(ValueError):
     """A value that cannot be placed in a query safely."""
 
 
+def is_identifier(name: object) -> bool:
+    return isinstance(name, str) and _IDENTIFIER.fullmatch(name) is not None
+
+
+def is_record_id(value: object) -> bool:
+    return isinstance(value, str) and _RECORD_ID.fullmatch(value) is not None
+
+
 def identifier(name: str) -> str:
     """An object or field name, checked so that no text from outside can change the query's meaning."""
-    if not _IDENTIFIER.match(name):
+    if not is_identifier(name):
         raise SoqlError(f"{name!r} is not a valid Salesforce object or field name")
     return name
 
 
 def id_literal(record_id: str) -> str:
-    if not _RECORD_ID.match(record_id):
+    if not is_record_id(record_id):
         raise SoqlError(f"{record_id!r} is not a Salesforce record id")
     return f"'{record_id}'"
 

@@ -18,12 +18,13 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from salesforce_api import BulkClient, RestClient, connect
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.errors import ApiError, SalesforceError
+from salesforce_api.errors import ApiError, ConfigError, NotFoundError, SalesforceError
 
+from source_salesforce import inputs, soql
 from source_salesforce.config import API_VERSION, parse_config
 from source_salesforce.schema import from_describe
 from source_salesforce.spec import connector_spec
-from source_salesforce.streams import ReadContext, SalesforceStream
+from source_salesforce.streams import ReadContext, SalesforceStream, UnavailableStream
 
 logger = logging.getLogger("airbyte")
 
@@ -91,6 +92,13 @@ class SourceSalesforce(AbstractSource):
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return connector_spec()
 
+    # The CDK's readers turn a broken file into a generic system error; these name the file and the fault.
+    def read_catalog(self, catalog_path: str) -> ConfiguredAirbyteCatalog:  # type: ignore[override]
+        return inputs.read_catalog(catalog_path)
+
+    def read_state(self, state_path: str) -> list[AirbyteStateMessage]:  # type: ignore[override]
+        return inputs.read_state(state_path)
+
     # -- clients -------------------------------------------------------------------------------------------------
 
     def _context_for(self, config: Mapping[str, Any]) -> ReadContext:
@@ -125,21 +133,52 @@ class SourceSalesforce(AbstractSource):
         try:
             context = self._context_for(config)
             if self._catalog is not None:
-                names = [s.stream.name for s in self._catalog.streams]
-            else:
-                names = [s["name"] for s in context.rest.describe_global().get("sobjects", []) if readable(s)]
-            return self._build_streams(context, [n for n in names if context.config.wants(n)])
+                return self._configured_streams(context, [s.stream.name for s in self._catalog.streams])
+            names = [s["name"] for s in context.rest.describe_global().get("sobjects", []) if readable(s)]
+            streams: list[Stream] = []
+            for name, describe in context.rest.describe_many([n for n in names if context.config.wants(n)]):
+                if isinstance(describe, ApiError):
+                    logger.warning("Object %s is left out: its describe failed (%s).", name, describe)
+                    continue
+                streams.append(SalesforceStream(from_describe(describe), context))
+            return streams
         except SalesforceError as exc:
             raise traced_exception(exc) from exc
 
     @staticmethod
-    def _build_streams(context: ReadContext, names: list[str]) -> list[Stream]:
+    def _configured_streams(context: ReadContext, names: list[str]) -> list[Stream]:
+        """The catalog's streams; one that cannot be read becomes a stream that fails alone, with the reason."""
         streams: list[Stream] = []
-        for name, describe in context.rest.describe_many(names):
-            if isinstance(describe, ApiError):
-                logger.warning("Object %s is left out: its describe failed (%s).", name, describe)
-                continue
-            streams.append(SalesforceStream(from_describe(describe), context))
+        described: list[str] = []
+        for name in names:
+            shown = repr(name)[:80]
+            if not soql.is_identifier(name):
+                # Checked before the name reaches a URL or a query.
+                message = (
+                    f"The stream {shown} in the catalog is not a valid Salesforce object name (letters, digits and "
+                    "underscores, starting with a letter). Refresh the source schema and select the stream again."
+                )
+                streams.append(UnavailableStream(name, message))
+            elif not context.config.wants(name):
+                message = (
+                    f"The stream {name} is in the catalog but not among the objects the 'streams' setting selects: "
+                    "add it to 'streams', or refresh the source schema and remove the stream from the connection."
+                )
+                streams.append(UnavailableStream(name, message))
+            else:
+                described.append(name)
+        for name, describe in context.rest.describe_many(described):
+            if isinstance(describe, NotFoundError | ConfigError):
+                message = (
+                    f"The object {name} does not exist in the Salesforce org, or the connector's user cannot see "
+                    "it: grant the user read access to it, or refresh the source schema and remove the stream "
+                    f"from the connection ({describe.message})."
+                )
+                streams.append(UnavailableStream(name, message))
+            elif isinstance(describe, ApiError):
+                streams.append(UnavailableStream(name, f"The object {name} cannot be described: {describe.message}"))
+            else:
+                streams.append(SalesforceStream(from_describe(describe), context))
         return streams
 
     def read(

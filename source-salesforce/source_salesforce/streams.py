@@ -179,7 +179,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         if chosen not in allowed:
             raise AirbyteTracedException(
                 message=(
-                    f"The cursor field '{chosen}' of stream {self.name} cannot be used: choose one of "
+                    f"The cursor field {_shown(chosen)} of stream {self.name} cannot be used: choose one of "
                     f"{', '.join(allowed) or '(none: use full refresh)'}."
                 ),
                 failure_type=FailureType.config_error,
@@ -187,7 +187,23 @@ class SalesforceStream(Stream, CheckpointMixin):
         return chosen
 
     def _shaper(self, configured_stream: ConfiguredAirbyteStream, cursor: str | None) -> RecordShaper:
-        wanted = set((configured_stream.stream.json_schema or {}).get("properties", {}) or self._schema.fields)
+        properties = (configured_stream.stream.json_schema or {}).get("properties") or {}
+        if not isinstance(properties, Mapping):
+            raise AirbyteTracedException(
+                message=f"The catalog's json_schema of stream {self.name} has 'properties' that are not an object.",
+                failure_type=FailureType.config_error,
+            )
+        invalid = sorted(_shown(name) for name in properties if not soql.is_identifier(name))
+        if invalid:
+            # Refused, not just skipped: a catalog with such names was not produced by discover.
+            raise AirbyteTracedException(
+                message=(
+                    f"The catalog of stream {self.name} selects fields that are not valid Salesforce field names: "
+                    f"{', '.join(invalid[:5])}. Refresh the source schema and select the stream's fields again."
+                ),
+                failure_type=FailureType.config_error,
+            )
+        wanted = set(properties or self._schema.fields)
         missing = sorted(wanted - set(self._schema.fields))
         if missing:
             logger.warning(
@@ -220,11 +236,48 @@ class SalesforceStream(Stream, CheckpointMixin):
         }
         return self._state_message()
 
+    def _state_error(self, key: str, problem: str) -> AirbyteTracedException:
+        return AirbyteTracedException(
+            message=(
+                f"The saved state of stream {self.name} is not usable: its '{key}' {problem}. Reset this stream's "
+                "state (in Airbyte: Connection > Settings > Clear data for the stream) so the next sync starts afresh."
+            ),
+            failure_type=FailureType.config_error,
+        )
+
+    def _saved_last_id(self) -> str:
+        """The state's `last_id`, checked: it goes into the query as a record id literal."""
+        value = self._state.get("last_id")
+        if value in (None, ""):
+            return ""
+        if not isinstance(value, str) or not soql.is_record_id(value):
+            raise self._state_error("last_id", f"is {_shown(value)}, not a Salesforce record id")
+        return value
+
+    def _saved_position(self, cursor: str) -> Position | None:
+        """The state's (cursor, last_id), checked, when it was saved for this cursor field; else None."""
+        saved = self._state
+        field_name = saved.get("cursor_field", cursor)
+        if not isinstance(field_name, str):
+            raise self._state_error("cursor_field", f"is {_shown(field_name)}, not a field name")
+        value = saved.get("cursor")
+        if not value or field_name != cursor:
+            return None
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            moment = soql.parse_datetime(value)
+        except ValueError:
+            raise self._state_error(
+                "cursor", f"is {_shown(value)}, not a date-time such as 2024-01-31T12:00:00.000Z"
+            ) from None
+        return Position(moment, self._saved_last_id())
+
     def _start_position(self, cursor: str) -> Position | None:
         config = self._require_context().config
         saved = self._state
-        if saved.get("cursor") and saved.get("cursor_field", cursor) == cursor:
-            position = Position(soql.parse_datetime(saved["cursor"]), saved.get("last_id") or "")
+        position = self._saved_position(cursor)
+        if position is not None:
             if config.lookback:
                 position = Position(position.cursor - config.lookback)
             return position
@@ -232,7 +285,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.warning(
                 "%s: the saved state is for cursor %s, not %s; reading from the start date.",
                 self.name,
-                saved.get("cursor_field"),
+                _shown(saved.get("cursor_field")),
                 cursor,
             )
         return Position(config.start_date) if config.start_date else None
@@ -412,10 +465,9 @@ class SalesforceStream(Stream, CheckpointMixin):
         """Records in [lower, upper), deleted ones included (queryAll), in one call."""
         where = [soql.after_position(cursor, lower)] if lower else []
         where.append(soql.before(cursor, upper))
-        query = f"SELECT COUNT() FROM {soql.identifier(self.name)} WHERE {' AND '.join(where)}"
-        for page in self._require_context().rest.query_pages(query, include_deleted=True):
-            return page.total_size
-        return 0
+        return self._require_context().rest.count(
+            f"FROM {soql.identifier(self.name)} WHERE {' AND '.join(where)}", include_deleted=True
+        )
 
     def _purged_deletes(self, cursor: str, start: Position | None, end: datetime) -> Iterator[AirbyteMessage]:
         earliest = end - timedelta(days=PURGED_DELETES_DAYS)
@@ -435,7 +487,7 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _read_full_refresh(self, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
         context = self._require_context()
-        last_id = "" if self._state.get(FULL_REFRESH_DONE) else str(self._state.get("last_id") or "")
+        last_id = "" if self._state.get(FULL_REFRESH_DONE) else self._saved_last_id()
         keyed = self.primary_key == "Id"
         where = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
         query = soql.select(self.name, shaper.columns, where, order_by=("Id",) if keyed else ())
@@ -470,6 +522,37 @@ class SalesforceStream(Stream, CheckpointMixin):
                         yield self._state_message()
         self._state = {FULL_REFRESH_DONE: True}
         yield self._state_message()
+
+
+class UnavailableStream(Stream):
+    """A configured stream that cannot be read (unknown object, invisible to the user, invalid name).
+
+    It fails on its own with a config error when its turn comes, so the catalog's other streams still sync.
+    """
+
+    primary_key = None
+
+    def __init__(self, name: str, message: str):
+        self._name, self._message = name, message
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def get_json_schema(self) -> Mapping[str, Any]:
+        return {"type": "object", "properties": {}}
+
+    def read(self, *args: Any, **kwargs: Any) -> Iterable[AirbyteMessage]:  # type: ignore[override]
+        raise AirbyteTracedException(message=self._message, failure_type=FailureType.config_error)
+
+    def read_records(self, sync_mode: SyncMode, cursor_field=None, stream_slice=None, stream_state=None):  # noqa: ANN001, ANN201
+        raise AirbyteTracedException(message=self._message, failure_type=FailureType.config_error)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value from the catalog or state quoted for a message: repr (so newlines and quotes stay visible), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _salesforce_datetime(value: Any) -> Any:

@@ -92,3 +92,52 @@ def test_spec_check_accepts_a_valid_config():
         "window_days": 7,
     }
     check_against_spec(config, spec_dict()["connectionSpecification"])
+
+
+SECRETS = {"client_secret": "S3cret-Client-1", "password": "P4ss-Word-2", "security_token": "T0ken-3"}
+
+
+def username_password(**changes):
+    credentials = {"auth_type": "username_password", "client_id": "id", "username": "u@example.com", **SECRETS}
+    credentials.update(changes)
+    return {"credentials": {k: v for k, v in credentials.items() if v is not None}}
+
+
+@pytest.mark.parametrize(
+    "changes, setting, words",
+    [
+        ({"login_url": "not a url"}, "credentials.login_url", ["https://login.salesforce.com", "loopback"]),
+        ({"login_url": "ftp://login.example.com"}, "credentials.login_url", ["https"]),
+        ({"login_url": 443}, "credentials.login_url", ["string"]),
+        ({"password": None}, "credentials.password", ["required"]),
+        ({"password": 1234}, "credentials.password", ["string"]),
+        ({"auth_type": "magic"}, "credentials.auth_type", ["username_password", "jwt_bearer"]),
+        ({"auth_type": None}, "credentials.auth_type", ["client_credentials"]),
+    ],
+)
+def test_spec_check_names_the_credentials_sub_setting_without_secrets(changes, setting, words):
+    from source_salesforce.config import check_against_spec
+    from source_salesforce.spec import spec_dict
+
+    with pytest.raises(ConfigError) as caught:
+        check_against_spec(username_password(**changes), spec_dict()["connectionSpecification"])
+    message = str(caught.value)
+    assert caught.value.setting == setting and f"'{setting}'" in message
+    assert "offered choices" not in message
+    for word in words:
+        assert word in message
+    for secret in SECRETS.values():
+        assert secret not in message
+
+
+@pytest.mark.parametrize("flow", ["client_credentials", "jwt_bearer", "refresh_token"])
+def test_spec_check_picks_the_branch_of_each_auth_type(flow):
+    from source_salesforce.config import check_against_spec
+    from source_salesforce.spec import spec_dict
+
+    config = {"credentials": {"auth_type": flow, "client_id": "id", "login_url": "not a url"}}
+    with pytest.raises(ConfigError) as caught:
+        check_against_spec(config, spec_dict()["connectionSpecification"])
+    # The first fault of the chosen branch: a missing required setting or the login URL, never "no choice matches".
+    assert caught.value.setting is not None and caught.value.setting.startswith("credentials.")
+    assert caught.value.setting != "credentials.auth_type"

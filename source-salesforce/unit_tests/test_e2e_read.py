@@ -313,3 +313,26 @@ def test_object_bulk_refuses_is_read_through_rest(sf, org, admin, sync_mode):
     for name in ("Contact", "Account"):
         ids = [r["Id"] for r in sf.records(output, name)]
         assert sorted(ids) == sorted(r["Id"] for r in admin.records(name))
+
+
+def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, admin, config, monkeypatch):
+    counted: list[tuple[str, bool, int]] = []
+    original = RestClient.count
+
+    def spy(self, soql_from_where, include_deleted=False):
+        total = original(self, soql_from_where, include_deleted=include_deleted)
+        counted.append((soql_from_where, include_deleted, total))
+        return total
+
+    monkeypatch.setattr(RestClient, "count", spy)
+    streams = sf.discover(config)
+    RestClient(connect(org.credentials("username_password"))).delete_one("Contact", admin.records("Contact")[0]["Id"])
+    admin.reset_calls()
+    catalog = sf.configured_catalog(streams, ["Contact"], SyncMode.incremental)
+    output = sf.read(sf.config(org, force_api="bulk"), catalog)
+    ids = {r["Id"] for r in sf.records(output)}
+    assert ids == {r["Id"] for r in admin.records("Contact")}
+    assert [r for r in sf.records(output) if r["IsDeleted"]], "the deleted row is read and counted"
+    ((query, include_deleted, total),) = counted
+    assert query.startswith("FROM Contact WHERE") and include_deleted and total == len(ids)
+    assert admin.calls()["by_endpoint"].get("GET /queryAll") == 1

@@ -7,7 +7,8 @@ from source_salesforce.soql import Position
 
 def test_identifier_rejects_injection():
     assert soql.identifier("Foo__c") == "Foo__c"
-    for bad in ("Id, Name", "Id FROM User--", "1abc", "", "Name'"):
+    hostile = ("Id, Name", "Id FROM User--", "1abc", "", "Name'", "Name\n", "Account\r\n", "../Account", "A%2F", "Ñame")
+    for bad in hostile:
         with pytest.raises(soql.SoqlError):
             soql.identifier(bad)
 
@@ -54,3 +55,20 @@ def test_windows_cover_range_without_gaps():
     assert len(parts) == 3
     assert list(soql.windows(end, end, timedelta(days=1))) == []
     assert soql.midpoint(start, start + timedelta(seconds=3)) == start + timedelta(seconds=1.5)
+
+
+@pytest.mark.parametrize("value", ["001000000000001AAA\n", "001000000000001", "x y", 17, None, "001' OR Id != '"])
+def test_record_id_check_is_exact(value):
+    assert soql.is_record_id(value) is (value == "001000000000001")
+
+
+def test_cursor_conditions_hold_only_formatted_literals():
+    position = Position(soql.parse_datetime("2024-01-31T12:00:00+01:00"), "001000000000001AAA")
+    assert soql.after_position("SystemModstamp", position) == (
+        "(SystemModstamp > 2024-01-31T11:00:00.000Z OR "
+        "(SystemModstamp = 2024-01-31T11:00:00.000Z AND Id > '001000000000001AAA'))"
+    )
+    with pytest.raises(soql.SoqlError):
+        soql.after_position("SystemModstamp OR Id != null", position)
+    with pytest.raises(soql.SoqlError):
+        soql.after_position("SystemModstamp", Position(position.cursor, "001000000000001AAA' OR Id != '"))
