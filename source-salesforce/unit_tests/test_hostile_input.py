@@ -143,19 +143,19 @@ def test_hostile_object_name_never_reaches_a_url_or_query(sf, admin, config, sen
 # -- hostile field names ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field", INJECTIONS)
-def test_hostile_field_name_in_the_catalog_is_refused(sf, admin, config, sent, field):
+def test_hostile_field_names_in_the_catalog_are_refused(sf, admin, config, sent):
     streams = sf.discover(config)
     account = next(s for s in streams if s.name == "Account")
-    account.json_schema["properties"][field] = {"type": ["string", "null"]}
+    for field in INJECTIONS:
+        account.json_schema["properties"][field] = {"type": ["string", "null"]}
     catalog = sf.configured_catalog(streams, ["Account", "Contact"], SyncMode.incremental)
     output = sf.read(config, catalog, expect_failure=True)
     assert any("Account" in m and "not valid Salesforce field names" in m for m in config_errors(output))
     assert_only_first_fails(sf, admin, output, "Account")
-    assert not [r for r in sent if field in r]
+    assert not [r for r in sent for field in INJECTIONS if field in r]
 
 
-@pytest.mark.parametrize("field", INJECTIONS[:6])
+@pytest.mark.parametrize("field", [INJECTIONS[0], INJECTIONS[3], INJECTIONS[7]])
 def test_hostile_cursor_field_is_refused(sf, admin, config, sent, field):
     streams = sf.discover(config)
     catalog = sf.configured_catalog(streams, ["Account", "Contact"], SyncMode.incremental, field)
