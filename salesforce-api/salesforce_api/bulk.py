@@ -291,14 +291,21 @@ class BulkClient:
             )
             try:
                 part.seek(0)
-                self.session.request(
-                    "PUT", "/" + content_url.lstrip("/"), data=part, headers={"Content-Type": "text/csv"}
-                )
+                self._put_data(content_url, part)
                 self._close_upload(job_id)
             except BaseException:
                 self.abort_job(job_id, INGEST, quiet=True)
                 raise
         return job_id
+
+    def _put_data(self, content_url: str, part: IO[bytes]) -> None:
+        try:
+            self.session.request("PUT", "/" + content_url.lstrip("/"), data=part, headers={"Content-Type": "text/csv"})
+        except ApiError as exc:
+            # The job is new and only this PUT writes to it: when a retried upload is told the job already holds
+            # content, the first attempt landed and only its answer was lost.
+            if "multiple contents" not in (exc.message or ""):
+                raise
 
     def _close_upload(self, job_id: str) -> None:
         try:

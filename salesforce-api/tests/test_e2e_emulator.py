@@ -236,6 +236,20 @@ def test_bulk_ingest_survives_lost_answers_to_create_and_close(emulator):
     assert [r["External_Id__c"] for r in job.successful_results()] == ["LOST-1"]
 
 
+def test_bulk_ingest_survives_a_lost_answer_to_the_upload(emulator):
+    # Regression: the retried PUT of a stored upload was refused ("Found multiple contents for job") and failed the
+    # write, although the data had landed.
+    bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
+    emulator.admin.add_fault(path="/batches$", method="PUT", kind="reset", count=1)
+    (job,) = bulk.ingest("X__c", "insert", ["Name", "External_Id__c"], [["Put", "PUT-1"], ["Put", "PUT-2"]])
+    assert job.state == "JobComplete" and job.records_processed == 2
+    assert sorted(r["External_Id__c"] for r in emulator.admin.records("X__c") if r["Name"] == "Put") == [
+        "PUT-1",
+        "PUT-2",
+    ]
+    assert emulator.admin.faults() == [] or all(f.get("count", 0) == 0 for f in emulator.admin.faults())
+
+
 def test_failed_bulk_job_raises(emulator):
     from salesforce_api import BulkJobError
 
