@@ -9,6 +9,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -87,36 +88,65 @@ class BulkQueryResult:
     header: list[str] = field(default_factory=list)
 
     def rows(self) -> Iterator[dict[str, str]]:
+        for header, rows in self.pages():
+            for row in rows:
+                yield dict(zip(header, row, strict=False))
+
+    def pages(self) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
+        """Each result page as (header, rows), the job deleted once all are read.
+
+        The next page downloads in a background thread while the caller parses this one, so at most two pages
+        are held at once. A page is fetched whole before any of its rows is handed out, so a body cut short in
+        transit is simply fetched again.
+        """
         session = self.client.session
         path = f"jobs/query/{self.job_id}/results"
-        locator: str | None = None
+        label = f"Bulk query {self.job_id}"
+
+        def fetch(locator: str | None) -> tuple[bytes, str | None]:
+            params = {}
+            if locator:
+                params["locator"] = locator
+            if self.max_records:
+                params["maxRecords"] = str(self.max_records)
+            return _fetch_page(session, path, params, label)
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-page")
         finished = False
         try:
-            while True:
-                params = {}
-                if locator:
-                    params["locator"] = locator
-                if self.max_records:
-                    params["maxRecords"] = str(self.max_records)
-                next_locator = yield from self._page(session, path, params)
-                if not next_locator or next_locator == "null":
-                    break
-                locator = next_locator
+            page: Future[tuple[bytes, str | None]] | None = pool.submit(fetch, None)
+            while page is not None:
+                body, locator = page.result()
+                more = bool(locator) and locator != "null"
+                page = pool.submit(fetch, locator) if more else None
+                # BytesIO shares the downloaded buffer; the text layer decodes it in small chunks.
+                reader = csv.reader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=""))
+                del body
+                header = next(reader, None)
+                if header is not None:
+                    self.header = header
+                    yield header, reader
             finished = True
         finally:
+            pool.shutdown(wait=False, cancel_futures=True)
             if finished:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
-    def _page(self, session: SalesforceSession, path: str, params: dict[str, str]):
-        """Yield one page's rows as dicts; returns the page's Sforce-Locator."""
-        rows = _resumable_csv(session, path, params, f"Bulk query {self.job_id}")
-        while True:
-            try:
-                header, row = next(rows)
-            except StopIteration as done:
-                return done.value
-            self.header = header
-            yield dict(zip(header, row, strict=False))
+
+def _fetch_page(session: SalesforceSession, path: str, params: dict[str, str], label: str) -> tuple[bytes, str | None]:
+    """One whole CSV result page and its Sforce-Locator; a body that breaks off is fetched again."""
+    for attempt in itertools.count():
+        response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
+        try:
+            return response.content, response.headers.get("Sforce-Locator")
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            if attempt >= session.max_retries:
+                raise TransientError(f"{label}: a result page kept breaking off ({exc!r}).") from None
+            logger.warning("%s: result page broke off (%s); fetching it again", label, exc)
+            session.sleep(session.backoff(attempt))
+        finally:
+            response.close()
+    raise AssertionError("unreachable")
 
 
 def _resumable_csv(session: SalesforceSession, path: str, params: dict[str, str] | None, label: str):
@@ -188,6 +218,10 @@ class BulkClient:
     # -- query ---------------------------------------------------------------------------------------------------
 
     def query(self, soql: str, *, include_deleted: bool = False, max_records: int | None = None) -> BulkQueryResult:
+        return self.wait_query(self.submit_query(soql, include_deleted=include_deleted), max_records=max_records)
+
+    def submit_query(self, soql: str, *, include_deleted: bool = False) -> str:
+        """Create a query job and return its id without waiting: Salesforce works on it while we do other things."""
         body = {
             "operation": "queryAll" if include_deleted else "query",
             "query": soql,
@@ -202,7 +236,10 @@ class BulkClient:
             if _not_supported(exc):
                 raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
             raise
-        job_id = job["id"]
+        return str(job["id"])
+
+    def wait_query(self, job_id: str, *, max_records: int | None = None) -> BulkQueryResult:
+        """Wait for a submitted query job to complete (aborting it if the wait fails) and return its results."""
         try:
             info = self._poller.wait(QUERY, job_id)
         except BaseException:

@@ -133,6 +133,25 @@ class RecordShaper:
                 shaped[name] = fix(value)
         return self._finish(shaped) if self._compounds else shaped
 
+    def csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
+        """The function that shapes one Bulk CSV row (a list in `header` order) into a record.
+
+        Runs once per Bulk row: one C-speed pass pairs names with values (empty -> None), then only the columns
+        that need a converter (numbers, booleans, datetimes, JSON) are touched; text columns are left as they are.
+        """
+        converters = self._csv_converters
+        finish = self._finish if self._compounds else None
+
+        def shape(row: list[str]) -> dict[str, Any]:
+            shaped: dict[str, Any] = {name: text or None for name, text in zip(header, row, strict=False)}
+            for name, convert in converters:
+                text = shaped[name]
+                if text is not None:
+                    shaped[name] = convert(text)
+            return finish(shaped) if finish else shaped
+
+        return shape
+
     def from_csv(self, row: Mapping[str, str]) -> dict[str, Any]:
         # Runs once per Bulk row: a C-speed pass over the row, then only the fields that need a converter.
         # The row holds exactly the selected columns (the job's header is the query's field list).
