@@ -336,3 +336,28 @@ def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, ad
     ((query, include_deleted, total),) = counted
     assert query.startswith("FROM Contact WHERE") and include_deleted and total == len(ids)
     assert admin.calls()["by_endpoint"].get("GET /queryAll") == 1
+
+
+def test_bulk_full_refresh_in_windows_resumes_from_every_window(sf, org, admin, config, monkeypatch):
+    from source_salesforce import streams as stream_module
+
+    monkeypatch.setattr(stream_module, "BULK_FULL_REFRESH_WINDOW_RECORDS", 6)
+    bulk_config = sf.config(org, force_api="bulk")
+    catalog = sf.configured_catalog(sf.discover(bulk_config), ["Contact"], SyncMode.full_refresh)
+    admin.reset_calls()
+    full = sf.read(bulk_config, catalog)
+    all_ids = sorted(r["Id"] for r in sf.records(full))
+    assert all_ids == sorted(r["Id"] for r in admin.records("Contact"))
+    assert admin.calls()["by_endpoint"].get("POST /jobs/query", 0) >= 3, "the read ran one job per window"
+    delivered: list[str] = []
+    checked = 0
+    for message in full.records_and_state_messages:
+        if message.record:
+            delivered.append(message.record.data["Id"])
+            continue
+        if message.state.stream.stream_state.__dict__.get("__ab_full_refresh_sync_complete"):
+            continue
+        resumed = sf.read(bulk_config, catalog, [message.state])
+        assert sorted(delivered + [r["Id"] for r in sf.records(resumed)]) == all_ids
+        checked += 1
+    assert checked >= 2
