@@ -558,14 +558,18 @@ def compare(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    machine = report["machine"]
     lines = [
         "# Benchmark results",
         "",
-        f"Command: `{report['command']}`  ",
-        f"Date: {report['date']}  ",
-        f"Machine: {report['machine']}",
+        f"Machine: {machine['cpus']} CPUs ({machine['processor']}), {machine['platform']}, Python {machine['python']}.",
+        "A shared machine: compare ratios measured in one run, not single times.",
         "",
-        "Medians over the repeated runs; peak RSS is the connector process's maximum resident set.",
+        "Produced by (each run replaces the scenarios it ran):",
+        "",
+        *(f"- {run['date']}: `{run['command']}` ({', '.join(run['scenarios'])})" for run in report.get("runs", [])),
+        "",
+        "Medians over the repeated runs; peak RSS is the connector process's own high-water mark (VmHWM).",
         "",
     ]
     for name, by_size in report["results"].items():
@@ -613,11 +617,22 @@ def main(argv: Iterable[str] | None = None) -> int:
     for warning in compare(previous.get("results", {}), results):
         print(f"WARNING: {warning}", file=sys.stderr)
     if not args.no_save:
-        merged = {**previous, **report, "results": {**previous.get("results", {}), **results}}
+        runs = [
+            *previous.get("runs", []),
+            {"date": report["date"], "command": report["command"], "scenarios": list(results)},
+        ]
+        merged = {**previous, **report, "runs": runs, "results": {**previous.get("results", {}), **results}}
         RESULTS_JSON.write_text(json.dumps(merged, indent=2) + "\n")
         RESULTS_MD.write_text(markdown(merged))
     return 0
 
 
+def render() -> None:
+    """Rewrite results.md from results.json (after editing its notes by hand)."""
+    RESULTS_MD.write_text(markdown(json.loads(RESULTS_JSON.read_text())))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--render"]:
+        sys.exit(render())
     sys.exit(main())

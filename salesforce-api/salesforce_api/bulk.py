@@ -95,15 +95,15 @@ class BulkQueryResult:
     def pages(self) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
         """Each result page as (header, rows), the job deleted once all are read.
 
-        The next page downloads in a background thread while the caller parses this one, so at most two pages
-        are held at once. A page is fetched whole before any of its rows is handed out, so a body cut short in
-        transit is simply fetched again.
+        The next page downloads in a background thread while the caller parses this one. A page is fetched whole
+        (into a temporary file that stays in memory only while small) before any of its rows is handed out, so a
+        body cut short in transit is simply fetched again, and memory stays flat whatever the page size.
         """
         session = self.client.session
         path = f"jobs/query/{self.job_id}/results"
         label = f"Bulk query {self.job_id}"
 
-        def fetch(locator: str | None) -> tuple[bytes, str | None]:
+        def fetch(locator: str | None) -> tuple[IO[bytes], str | None]:
             params = {}
             if locator:
                 params["locator"] = locator
@@ -114,18 +114,17 @@ class BulkQueryResult:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-page")
         finished = False
         try:
-            page: Future[tuple[bytes, str | None]] | None = pool.submit(fetch, None)
+            page: Future[tuple[IO[bytes], str | None]] | None = pool.submit(fetch, None)
             while page is not None:
                 body, locator = page.result()
                 more = bool(locator) and locator != "null"
                 page = pool.submit(fetch, locator) if more else None
-                # BytesIO shares the downloaded buffer; the text layer decodes it in small chunks.
-                reader = csv.reader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=""))
-                del body
-                header = next(reader, None)
-                if header is not None:
-                    self.header = header
-                    yield header, reader
+                with io.TextIOWrapper(body, encoding="utf-8", newline="") as text:
+                    reader = csv.reader(text)
+                    header = next(reader, None)
+                    if header is not None:
+                        self.header = header
+                        yield header, reader
             finished = True
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -133,13 +132,21 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
 
-def _fetch_page(session: SalesforceSession, path: str, params: dict[str, str], label: str) -> tuple[bytes, str | None]:
-    """One whole CSV result page and its Sforce-Locator; a body that breaks off is fetched again."""
+def _fetch_page(
+    session: SalesforceSession, path: str, params: dict[str, str], label: str
+) -> tuple[IO[bytes], str | None]:
+    """One whole CSV result page (a file at position 0) and its Sforce-Locator; a body that breaks off is fetched
+    again."""
     for attempt in itertools.count():
         response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
         try:
-            return response.content, response.headers.get("Sforce-Locator")
+            for chunk in response.iter_content(1 << 20):
+                body.write(chunk)
+            body.seek(0)
+            return body, response.headers.get("Sforce-Locator")
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            body.close()
             if attempt >= session.max_retries:
                 raise TransientError(f"{label}: a result page kept breaking off ({exc!r}).") from None
             logger.warning("%s: result page broke off (%s); fetching it again", label, exc)
