@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -16,12 +14,11 @@ import pytest
 # beside this file importable by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from install import REPO_ROOT, Installation, install  # noqa: E402
+from acceptance_configs import DESTINATION_DIR, SOURCE_DIR, load_json, pointed_at  # noqa: E402
+from install import Installation, install  # noqa: E402
 from runner import Connector  # noqa: E402
 from salesforce_emulator.testing import Emulator  # noqa: E402
 
-SOURCE_DIR = REPO_ROOT / "source-salesforce"
-DESTINATION_DIR = REPO_ROOT / "destination-salesforce"
 UPDATE_ENV = "UPDATE_EXPECTED"
 
 
@@ -63,17 +60,6 @@ def source(installation: Installation, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def destination(installation: Installation, tmp_path_factory: pytest.TempPathFactory) -> Connector:
     return Connector(installation.script("destination-salesforce"), tmp_path_factory.mktemp("destination"))
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def pointed_at(config: dict[str, Any], org: Emulator) -> dict[str, Any]:
-    """A committed config (written for `make emulator` on port 8443) aimed at a test org instead."""
-    config = copy.deepcopy(config)
-    config["credentials"]["login_url"] = org.url
-    return config
 
 
 @pytest.fixture(scope="session")

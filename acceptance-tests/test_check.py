@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import DESTINATION_DIR, SOURCE_DIR, load_json, pointed_at
+from acceptance_configs import DESTINATION_DIR, SOURCE_DIR, load_json, pointed_at
 from spec_rules import secret_values
 
 

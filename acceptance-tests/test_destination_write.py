@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import pointed_at
+from acceptance_configs import pointed_at
 from runner import configured_catalog
 
 

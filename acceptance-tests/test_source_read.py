@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import requests
+from acceptance_configs import SOURCE_DIR, load_json
 from airbyte_cdk.utils.datetime_helpers import ab_datetime_try_parse
-from conftest import SOURCE_DIR, load_json
 from jsonschema import Draft7Validator, FormatChecker
 from runner import configured_catalog
 
@@ -120,7 +120,7 @@ def test_full_refresh_twice_gives_the_same_records(source, source_config, stream
 
 @pytest.fixture
 def org_config(fresh_org, source_config) -> dict[str, Any]:
-    from conftest import pointed_at
+    from acceptance_configs import pointed_at
 
     return pointed_at(source_config, fresh_org)
 
