@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode
 from salesforce_api.errors import ConfigError
+from salesforce_api.settings_check import check_against_spec  # noqa: F401 - part of this module's interface
 from salesforce_api.spec import credentials_spec
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
@@ -43,40 +43,6 @@ def check_api_name(name: Any, setting: str) -> str:
             setting=setting,
         )
     return name
-
-
-def check_against_spec(config: Mapping[str, Any], connection_spec: Mapping[str, Any]) -> None:
-    """Validate a config against the spec with a message that names the setting and what it allows, but never
-    quotes the value given (the CDK's own message does, and the value may be a password)."""
-    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(connection_spec).iter_errors(config))
-    if error is None:
-        return
-    path = [str(part) for part in error.absolute_path]
-    if error.validator == "required":
-        missing = next((name for name in error.validator_value if name not in error.instance), None)
-        if missing:
-            path.append(str(missing))
-    setting = ".".join(path) or "config"
-    rule = _rule_text(str(error.validator), error.validator_value)
-    raise ConfigError(f"The setting '{setting}' {rule}.", setting=setting)
-
-
-def _rule_text(validator: str, value: Any) -> str:
-    """What a JSON-schema rule asks for, in words; built from the spec only, never from the config."""
-    if validator == "required":
-        return "is required"
-    if validator == "enum":
-        return f"must be one of {', '.join(map(str, value))}"
-    if validator == "type":
-        return f"must be of type {' or '.join(value) if isinstance(value, list) else value}"
-    if validator in ("minimum", "maximum"):
-        return f"must be at {'least' if validator == 'minimum' else 'most'} {value}"
-    simple = {
-        "pattern": "has the wrong format",
-        "oneOf": "does not match any of the offered choices",
-        "additionalProperties": "holds a key the specification does not allow",
-    }
-    return simple.get(validator, f"breaks the rule '{validator}' of the specification")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ def error_details(response: requests.Response) -> tuple[str | None, str, list[st
     return None, f"HTTP {response.status_code} {response.reason or ''}".strip(), []
 
 
+MAX_RELOGINS = 2
+
+
 def is_retryable(status: int, code: str | None, message: str) -> bool:
     if status >= 500 or status in REFUSED_STATUSES:
         return True
@@ -270,7 +273,7 @@ class SalesforceSession:
             start_of_body: int | None = data.tell()
         else:
             start_of_body = None
-        relogged = False
+        relogins = 0
         attempt = 0
         while True:
             self.check_budget()
@@ -316,8 +319,10 @@ class SalesforceSession:
                 return response
             code, message, fields = error_details(response)
             response.close()
-            if response.status_code == 401 and not relogged:
-                relogged = True
+            # Twice, not once: a token can expire again between the re-login and its first use (short session
+            # policies, revoked sessions); a third 401 in a row means the credentials or permissions are wrong.
+            if response.status_code == 401 and relogins < MAX_RELOGINS:
+                relogins += 1
                 logger.info("Session expired (%s); logging in again", code or "HTTP 401")
                 self._relogin(token)
                 continue

@@ -105,12 +105,19 @@ def test_expired_session_logs_in_once_more_and_retries(session, mocked):
     assert route.request_history[1].headers["Authorization"] == "Bearer access-2"
 
 
-def test_a_second_401_in_a_row_is_an_authentication_error(session, mocked):
+def test_a_token_that_expires_again_before_use_gets_one_more_login(session, mocked):
     expired = err(401, "INVALID_SESSION_ID", "Session expired or invalid")
     route = mocked.get(DATA + "/limits", [expired, expired, OK])
+    assert session.get_json("limits") == {"ok": True}
+    assert route.call_count == 3
+
+
+def test_a_third_401_in_a_row_is_an_authentication_error(session, mocked):
+    expired = err(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    route = mocked.get(DATA + "/limits", [expired, expired, expired, OK])
     with pytest.raises(AuthenticationError):
         session.get_json("limits")
-    assert route.call_count == 2
+    assert route.call_count == 3
 
 
 def test_limit_info_is_read_from_every_response(session, mocked):

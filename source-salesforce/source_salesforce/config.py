@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jsonschema
 from salesforce_api.errors import ConfigError
+from salesforce_api.settings_check import check_against_spec  # noqa: F401 - part of this module's interface
 
 from source_salesforce.soql import parse_datetime
 
@@ -34,69 +34,6 @@ class SourceConfig:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
         lowered = object_name.lower()
         return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in self.stream_patterns)
-
-
-# What a setting checked by a bare pattern should look like, for settings whose spec has no pattern_descriptor.
-_EXPECTED_FORMAT = {
-    "login_url": (
-        "an https URL such as https://login.salesforce.com, https://test.salesforce.com or your My Domain URL; "
-        "http only for a loopback address such as http://127.0.0.1"
-    ),
-}
-
-
-def check_against_spec(config: Mapping[str, Any], connection_spec: Mapping[str, Any]) -> None:
-    """Validate against the spec, naming the setting at fault but never echoing its value (it may be a secret)."""
-    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(connection_spec).iter_errors(config))
-    if error is None:
-        return
-    if error.validator == "oneOf":
-        error = _branch_error(error)
-    path = ".".join(str(part) for part in error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, Mapping):
-        missing = next((name for name in error.validator_value if name not in error.instance), "")
-        path = f"{path}.{missing}" if path and missing else path or str(missing)
-    setting = path or "config"
-    rule = {
-        "required": "is required",
-        "enum": f"must be one of {', '.join(map(str, error.validator_value))}" if error.validator == "enum" else "",
-        "const": f"must be {error.validator_value}" if error.validator == "const" else "",
-        "pattern": "has the wrong format",
-        "type": f"must be of type {error.validator_value}",
-        "oneOf": "does not match any of the offered choices",
-        "minimum": f"must be at least {error.validator_value}",
-        "maximum": f"must be at most {error.validator_value}",
-        "exclusiveMinimum": f"must be greater than {error.validator_value}",
-    }.get(str(error.validator)) or f"breaks the rule '{error.validator}'"
-    hint = ""
-    if error.validator == "pattern":
-        description = error.schema.get("pattern_descriptor") if isinstance(error.schema, Mapping) else None
-        description = description or _EXPECTED_FORMAT.get(setting.split(".")[-1])
-        hint = f" (expected {description})" if description else ""
-    raise ConfigError(f"The setting '{setting}' {rule}{hint}.", setting=setting)
-
-
-def _branch_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
-    """For a `oneOf` keyed by `auth_type` (the credentials), the error inside the branch the config chose.
-
-    Without this, a wrong sub-setting (say the login URL) only yields "matches none of the choices".
-    """
-    branches = error.validator_value if isinstance(error.validator_value, list) else []
-    keys = {
-        index: branch.get("properties", {}).get("auth_type", {}).get("const")
-        for index, branch in enumerate(branches)
-        if isinstance(branch, Mapping)
-    }
-    chosen = error.instance.get("auth_type") if isinstance(error.instance, Mapping) else None
-    index = next((i for i, key in keys.items() if key is not None and key == chosen), None)
-    if index is None:
-        if not any(keys.values()):
-            return error
-        choices = ", ".join(str(key) for key in keys.values() if key)
-        setting = ".".join([*map(str, error.absolute_path), "auth_type"])
-        raise ConfigError(f"The setting '{setting}' must be one of {choices}.", setting=setting)
-    inside = [e for e in error.context or () if e.relative_schema_path and e.relative_schema_path[0] == index]
-    return jsonschema.exceptions.best_match(inside) or error
 
 
 def parse_config(config: Mapping[str, Any]) -> SourceConfig:
