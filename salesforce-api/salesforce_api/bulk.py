@@ -48,15 +48,6 @@ def _not_supported(error: ApiError) -> bool:
     return error.error_code in _NOT_SUPPORTED_CODES or any(w in error.message for w in _NOT_SUPPORTED_WORDS)
 
 
-def _csv_rows(response: requests.Response) -> Iterator[list[str]]:
-    """CSV rows decoded straight from the socket: quoted newlines stay inside their field."""
-    response.raw.decode_content = True
-    # urllib3 closes the stream at EOF by default, which the text wrapper then reports as an error.
-    response.raw.auto_close = False
-    text = io.TextIOWrapper(response.raw, encoding="utf-8", newline="")
-    return csv.reader(text)
-
-
 class _JobPoller:
     def __init__(self, session: SalesforceSession, poll_interval: float, poll_max: float, job_timeout: float) -> None:
         self.session = session
@@ -109,7 +100,7 @@ class BulkQueryResult:
                 params["locator"] = locator
             if self.max_records:
                 params["maxRecords"] = str(self.max_records)
-            return _fetch_page(session, path, params, label)
+            return _download_csv(session, path, params, label)
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-page")
         finished = False
@@ -132,11 +123,11 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
 
-def _fetch_page(
+def _download_csv(
     session: SalesforceSession, path: str, params: dict[str, str], label: str
 ) -> tuple[IO[bytes], str | None]:
-    """One whole CSV result page (a file at position 0) and its Sforce-Locator; a body that breaks off is fetched
-    again."""
+    """One whole CSV result (a query results page, or an ingest job's results) as a file at position 0, with its
+    Sforce-Locator; a body that breaks off is fetched again."""
     for attempt in itertools.count():
         response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
@@ -147,33 +138,6 @@ def _fetch_page(
             return body, response.headers.get("Sforce-Locator")
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             body.close()
-            if attempt >= session.max_retries:
-                raise TransientError(f"{label}: a result page kept breaking off ({exc!r}).") from None
-            logger.warning("%s: result page broke off (%s); fetching it again", label, exc)
-            session.sleep(session.backoff(attempt))
-        finally:
-            response.close()
-    raise AssertionError("unreachable")
-
-
-def _resumable_csv(session: SalesforceSession, path: str, params: dict[str, str] | None, label: str):
-    """Yield (header, row) for each row of one CSV result; a body cut short in transit is fetched again, skipping
-    the rows already yielded. Returns the response's Sforce-Locator."""
-    delivered = 0
-    for attempt in itertools.count():
-        response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
-        try:
-            reader = _csv_rows(response)
-            header = next(reader, None)
-            if header is None:
-                return response.headers.get("Sforce-Locator")
-            if delivered:
-                reader = itertools.islice(reader, delivered, None)
-            for row in reader:
-                delivered += 1
-                yield header, row
-            return response.headers.get("Sforce-Locator")
-        except (requests.RequestException, urllib3.exceptions.HTTPError, csv.Error) as exc:
             if attempt >= session.max_retries:
                 raise TransientError(f"{label}: a result page kept breaking off ({exc!r}).") from None
             logger.warning("%s: result page broke off (%s); fetching it again", label, exc)
@@ -195,9 +159,13 @@ class IngestJob:
     def _results(self, which: str) -> Iterator[dict[str, str]]:
         if self.client is None:
             raise RuntimeError("this job is not bound to a client")
-        rows = _resumable_csv(self.client.session, f"jobs/ingest/{self.id}/{which}/", None, f"Bulk ingest {self.id}")
-        for header, row in rows:
-            yield dict(zip(header, row, strict=False))
+        path, label = f"jobs/ingest/{self.id}/{which}/", f"Bulk ingest {self.id}"
+        body, _ = _download_csv(self.client.session, path, {}, label)
+        with io.TextIOWrapper(body, encoding="utf-8", newline="") as text:
+            reader = csv.reader(text)
+            header = next(reader, None) or []
+            for row in reader:
+                yield dict(zip(header, row, strict=False))
 
     def successful_results(self) -> Iterator[dict[str, str]]:
         return self._results("successfulResults")
