@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from salesforce_api import RestClient
+from salesforce_api.soql import string_literal
 
 from destination_salesforce.mapping import PreparedRecord
 from destination_salesforce.writers import Outcome
 
 IN_LIST_SIZE = 200  # keeps each SOQL statement far below the 100,000-character limit
-
-
-# SOQL's escape sequences: a value can neither end its quoted literal nor break the statement's line.
-SOQL_ESCAPES = str.maketrans(
-    {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-)
-
-
-def soql_literal(value: object) -> str:
-    return f"'{str(value).translate(SOQL_ESCAPES)}'"
 
 
 def resolve_ids(
@@ -47,7 +38,7 @@ def resolve_ids(
         chunk = keys[start : start + IN_LIST_SIZE]
         soql = (
             f"SELECT Id, {external_id_field} FROM {sobject} "
-            f"WHERE {external_id_field} IN ({', '.join(soql_literal(k) for k in chunk)})"
+            f"WHERE {external_id_field} IN ({', '.join(string_literal(k) for k in chunk)})"
         )
         for row in rest.query(soql):
             found.setdefault(str(row[external_id_field]), []).append(row["Id"])

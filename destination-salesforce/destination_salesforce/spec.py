@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pkgutil
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode
 from salesforce_api.errors import ConfigError
 from salesforce_api.settings_check import check_against_spec  # noqa: F401 - part of this module's interface
+from salesforce_api.soql import is_api_name
 from salesforce_api.spec import credentials_spec
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
@@ -30,13 +30,9 @@ def connector_spec() -> ConnectorSpecification:
     )
 
 
-# A Salesforce API name (object or field): the only text from settings or catalog that reaches a URL or SOQL.
-API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
 def check_api_name(name: Any, setting: str) -> str:
     """`name` when it is an object or field API name; a ConfigError naming the setting otherwise."""
-    if not isinstance(name, str) or not API_NAME.match(name):
+    if not is_api_name(name):
         raise ConfigError(
             f"The setting '{setting}' must be a Salesforce API name: a letter, then letters, digits or underscores "
             "(e.g. Contact or My_Object__c).",

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from destination_salesforce.protocol import parse_lines
-from destination_salesforce.resolve import soql_literal
-from destination_salesforce.spec import check_against_spec, connector_spec
+from destination_salesforce.spec import check_against_spec, check_api_name, connector_spec
 from salesforce_api.errors import ConfigError
 
 SCRIPT = shutil.which("destination-salesforce", path=str(Path(sys.executable).parent)) or "destination-salesforce"
@@ -105,10 +104,10 @@ def test_good_config_passes() -> None:
     check_against_spec(base_config(api="bulk", batch_size=200), SPEC)
 
 
-def test_soql_literal_cannot_end_the_string_or_the_line() -> None:
-    assert soql_literal("x' OR Id != null") == "'x\\' OR Id != null'"
-    assert soql_literal("a\\'b") == "'a\\\\\\'b'"
-    assert soql_literal("line\nnext\r\tend") == "'line\\nnext\\r\\tend'"
+@pytest.mark.parametrize("name", ["Account\n", "Account' OR Id != null", "../Account", "Account%2F", ""])
+def test_api_names_are_checked_whole(name: str) -> None:
+    with pytest.raises(ConfigError, match="'object'"):
+        check_api_name(name, "object")
 
 
 def run_write(tmp_path: Path, config: dict, catalog_stream: dict, stdin: str) -> tuple[int, list[dict], str]:

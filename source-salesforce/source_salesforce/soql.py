@@ -7,16 +7,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+from salesforce_api.soql import is_api_name as is_identifier
+from salesforce_api.soql import string_literal  # noqa: F401 - part of this module's interface
+
 _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 class SoqlError(ValueError):
     """A value that cannot be placed in a query safely."""
-
-
-def is_identifier(name: object) -> bool:
-    return isinstance(name, str) and _IDENTIFIER.fullmatch(name) is not None
 
 
 def is_record_id(value: object) -> bool:
@@ -34,11 +32,6 @@ def id_literal(record_id: str) -> str:
     if not is_record_id(record_id):
         raise SoqlError(f"{record_id!r} is not a Salesforce record id")
     return f"'{record_id}'"
-
-
-def string_literal(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
-    return f"'{escaped}'"
 
 
 def parse_datetime(text: str) -> datetime:
