@@ -55,16 +55,29 @@ class _JobPoller:
         self.poll_max = poll_max
         self.job_timeout = job_timeout
 
-    def wait(self, kind: str, job_id: str) -> dict[str, Any]:
+    def wait(self, kind: str, job_id: str, expected_records: int | None = None) -> dict[str, Any]:
+        """Poll until the job is done, backing off x1.5 per poll. Given how many records the job will process, a poll
+        that sees it progress is followed by one at its estimated end (no later than the back-off would), so a long
+        job is not noticed done up to a whole back-off step late."""
         deadline = time.monotonic() + self.job_timeout
         delay = self.poll_interval
+        seen: tuple[float, int] | None = None  # (when, numberRecordsProcessed) at the last poll that had progress
         while True:
             info = self.session.get_json(f"jobs/{kind}/{job_id}")
             if info.get("state") in DONE_STATES:
                 return info
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise TransientError(f"Bulk {kind} job {job_id} did not finish within {self.job_timeout:g}s.")
-            self.session.sleep(delay)
+            pause = delay
+            processed = info.get("numberRecordsProcessed")
+            # Past the expected count (records added since it was taken) the estimate means nothing: back off.
+            if expected_records and isinstance(processed, int) and 0 < processed < expected_records:
+                if seen is not None and processed > seen[1] and now > seen[0]:
+                    rate = (processed - seen[1]) / (now - seen[0])
+                    pause = min(delay, max(self.poll_interval, (expected_records - processed) / rate))
+                seen = (now, processed)
+            self.session.sleep(pause)
             delay = min(self.poll_max, delay * 1.5)
 
 
@@ -213,10 +226,14 @@ class BulkClient:
             raise
         return str(job["id"])
 
-    def wait_query(self, job_id: str, *, max_records: int | None = None) -> BulkQueryResult:
-        """Wait for a submitted query job to complete (aborting it if the wait fails) and return its results."""
+    def wait_query(
+        self, job_id: str, *, max_records: int | None = None, expected_records: int | None = None
+    ) -> BulkQueryResult:
+        """Wait for a submitted query job to complete (aborting it if the wait fails) and return its results.
+
+        `expected_records`, when known (a COUNT() of the query), lets the wait end close to when the job does."""
         try:
-            info = self._poller.wait(QUERY, job_id)
+            info = self._poller.wait(QUERY, job_id, expected_records)
         except BaseException:
             self.abort_job(job_id, QUERY, quiet=True)
             raise
@@ -242,21 +259,35 @@ class BulkClient:
         assignment_rule_id: str | None = None,
     ) -> list[IngestJob]:
         """Upload `rows` as one job per part under `max_job_bytes`, then wait for every job to finish."""
-        if operation == "upsert" and not external_id_field:
-            raise ValueError("an upsert needs external_id_field")
-        spec: dict[str, Any] = {
-            "object": sobject,
-            "operation": operation,
-            "contentType": "CSV",
-            "columnDelimiter": "COMMA",
-            "lineEnding": "LF",
-        }
-        if external_id_field:
-            spec["externalIdFieldName"] = external_id_field
-        if assignment_rule_id:
-            spec["assignmentRuleId"] = assignment_rule_id
+        spec = _ingest_spec(sobject, operation, external_id_field, assignment_rule_id)
         job_ids = [self._upload(spec, part) for part in self._parts(header, rows)]
-        return [self._finished_job(job_id) for job_id in job_ids]
+        return [self.wait_ingest(job_id) for job_id in job_ids]
+
+    def start_ingest(
+        self,
+        sobject: str,
+        operation: str,
+        part: IO[bytes],
+        *,
+        external_id_field: str | None = None,
+        assignment_rule_id: str | None = None,
+    ) -> str:
+        """Create a job holding the CSV file `part` (header first, under `max_job_bytes`), close it for
+        processing and return its id without waiting; the file is closed."""
+        return self._upload(_ingest_spec(sobject, operation, external_id_field, assignment_rule_id), part)
+
+    def wait_ingest(self, job_id: str, *, expected_records: int | None = None) -> IngestJob:
+        """Wait for an ingest job to finish; `expected_records` (the rows uploaded) lets the wait end close to when
+        the job does."""
+        info = self._poller.wait(INGEST, job_id, expected_records)
+        return IngestJob(
+            id=job_id,
+            state=str(info.get("state")),
+            records_processed=int(info.get("numberRecordsProcessed") or 0),
+            records_failed=int(info.get("numberRecordsFailed") or 0),
+            error_message=info.get("errorMessage"),
+            client=self,
+        )
 
     def _parts(self, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[IO[bytes]]:
         """CSV files (spooled in memory, overflowing to the system temp dir) each under `max_job_bytes`."""
@@ -327,17 +358,6 @@ class BulkClient:
             if exc.error_code != "INVALIDJOBSTATE" or self.job_info(job_id, INGEST).get("state") in ("Open", "Aborted"):
                 raise
 
-    def _finished_job(self, job_id: str) -> IngestJob:
-        info = self._poller.wait(INGEST, job_id)
-        return IngestJob(
-            id=job_id,
-            state=str(info.get("state")),
-            records_processed=int(info.get("numberRecordsProcessed") or 0),
-            records_failed=int(info.get("numberRecordsFailed") or 0),
-            error_message=info.get("errorMessage"),
-            client=self,
-        )
-
     # -- jobs ----------------------------------------------------------------------------------------------------
 
     def job_info(self, job_id: str, kind: str) -> dict[str, Any]:
@@ -361,6 +381,25 @@ class BulkClient:
             if not quiet:
                 raise
             logger.warning("Could not delete Bulk %s job %s: %s", kind, job_id, exc)
+
+
+def _ingest_spec(
+    sobject: str, operation: str, external_id_field: str | None, assignment_rule_id: str | None
+) -> dict[str, Any]:
+    if operation == "upsert" and not external_id_field:
+        raise ValueError("an upsert needs external_id_field")
+    spec: dict[str, Any] = {
+        "object": sobject,
+        "operation": operation,
+        "contentType": "CSV",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    if external_id_field:
+        spec["externalIdFieldName"] = external_id_field
+    if assignment_rule_id:
+        spec["assignmentRuleId"] = assignment_rule_id
+    return spec
 
 
 def _csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:

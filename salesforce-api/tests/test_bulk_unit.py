@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from salesforce_api import BulkClient, BulkJobError, BulkNotSupportedError
 
@@ -44,6 +46,36 @@ def test_a_failed_query_job_raises_with_its_message(session, mocked):
     with pytest.raises(BulkJobError) as caught:
         bulk(session).query("SELECT Id FROM Account")
     assert caught.value.job_id == "750F" and "INVALID_FIELD" in caught.value.error_message
+
+
+@pytest.mark.parametrize("expected", [None, 10_000])
+def test_a_query_wait_polls_again_when_the_job_should_be_done(session, mocked, monkeypatch, expected):
+    """A job processing 1,000 records/s reports its progress: given its size, the wait ends near its end."""
+    clock = [0.0]
+    monkeypatch.setattr("salesforce_api.bulk.time", SimpleNamespace(monotonic=lambda: clock[0]))
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    session.sleep = sleep
+
+    def info(request, context):
+        done = clock[0] >= 10
+        return {
+            "state": "JobComplete" if done else "InProgress",
+            "numberRecordsProcessed": min(10_000, int(clock[0] * 1000)),
+        }
+
+    mocked.get(DATA + "/jobs/query/750W", json=info)
+    client = BulkClient(session, poll_interval=1, poll_max=100)
+    result = client.wait_query("750W", expected_records=expected)
+    assert result.number_records == 10_000
+    if expected is None:  # back-off only: noticed at 13.2 s
+        assert pauses == [1, 1.5, 2.25, 3.375, 5.0625]
+    else:  # from the second poll with progress on, no later than the estimated end
+        assert pauses == [1, 1.5, 2.25, 3.375, pytest.approx(1.875)]
 
 
 def test_objects_bulk_cannot_serve_raise_not_supported(session, mocked):

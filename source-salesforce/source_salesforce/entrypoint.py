@@ -3,6 +3,8 @@
 - The config check names the wrong setting and never echoes its value (the CDK's quotes the value, perhaps a secret).
 - `read` writes RECORD messages in batches, serialised straight from their fields: the CDK's per-message path
   (model serialiser, per-line print, per-message bookkeeping) costs more than reading the record from Salesforce.
+  Streams hand over Bulk records already serialised, as RecordBlocks (see record_blocks), and `output()` yields
+  record lines as bytes, which the console script writes to stdout as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from salesforce_api.errors import ConfigError
 
 from source_salesforce.config import check_against_spec
+from source_salesforce.record_blocks import RecordBlock
+from source_salesforce.source import SourceSalesforce
 
 RECORDS_PER_WRITE = 500  # records joined into one write; a STATE or any other message flushes them first
 
@@ -40,6 +44,12 @@ class SourceEntrypoint(AirbyteEntrypoint):
 
     def run(self, parsed_args: argparse.Namespace) -> Iterable[str]:
         """Like AirbyteEntrypoint.run; `read` yields blocks of lines (one message per line) instead of one line."""
+        for lines in self.output(parsed_args):
+            yield lines if isinstance(lines, str) else lines[:-1].decode()
+
+    def output(self, parsed_args: argparse.Namespace) -> Iterator[str | bytes]:
+        """What run() yields, except that `read`'s record lines come as UTF-8 bytes, each block ending with a newline
+        (a str would be encoded again to print; a block is written in one call)."""
         if parsed_args.command != "read":
             yield from super().run(parsed_args)
             return
@@ -55,11 +65,13 @@ class SourceEntrypoint(AirbyteEntrypoint):
                 state = self.source.read_state(parsed_args.state)
                 self.set_up_secret_filter(config, source_spec.connectionSpecification)
                 self.validate_connection(source_spec, config)
+                if isinstance(self.source, SourceSalesforce):
+                    self.source.record_blocks = True
                 yield from self._batched(self.source.read(self.logger, config, catalog, state))
         finally:
             yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
 
-    def _batched(self, messages: Iterable[AirbyteMessage]) -> Iterator[str]:
+    def _batched(self, messages: Iterable[AirbyteMessage]) -> Iterator[str | bytes]:
         counts: defaultdict[tuple[str, str | None], float] = defaultdict(float)
         block: list[bytes] = []
         dumps, check_memory = orjson.dumps, self._memory_monitor.check_memory_usage
@@ -75,22 +87,31 @@ class SourceEntrypoint(AirbyteEntrypoint):
                         body["namespace"] = record.namespace
                     block.append(dumps({"type": "RECORD", "record": body}))
                     if len(block) >= RECORDS_PER_WRITE:
-                        yield b"\n".join(block).decode()
-                        block.clear()
+                        yield _lines(block)
                     continue
                 if block:
-                    yield b"\n".join(block).decode()
-                    block.clear()
+                    yield _lines(block)
+                if isinstance(message, RecordBlock):
+                    counts[(message.stream, message.namespace)] += message.count
+                    yield message.lines
+                    continue
                 if message.type == Type.STATE and message.state is not None:
                     message.state.sourceStats = AirbyteStateStats(recordCount=counts.pop(_stream_key(message), 0.0))
                 yield self.airbyte_message_to_string(message)
         except Exception:
             if block:  # the records read before a failure still go out, before its error
-                yield b"\n".join(block).decode()
-                block.clear()
+                yield _lines(block)
             raise
         if block:
-            yield b"\n".join(block).decode()
+            yield _lines(block)
+
+
+def _lines(block: list[bytes]) -> bytes:
+    """The block's lines, each ending with a newline; the block is emptied."""
+    block.append(b"")
+    text = b"\n".join(block)
+    block.clear()
+    return text
 
 
 def _stream_key(message: AirbyteMessage) -> tuple[str, str | None]:

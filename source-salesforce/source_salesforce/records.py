@@ -52,6 +52,15 @@ _CSV_CONVERTERS: dict[str, Converter] = {
     "json": _json,
 }
 
+# The same conversions as Python expressions over a non-empty cell `{0}`, for generated row shapers.
+_CSV_EXPRESSIONS: dict[Converter, str] = {
+    _boolean: "{0}.lower() == 'true'",
+    _integer: "_integer({0})",
+    float: "float({0})",
+    _datetime: "({0}[:-1] + '+0000' if {0}[-1] == 'Z' else {0})",
+    _json: "_json({0})",
+}
+
 
 def _rest_number(value: Any) -> Any:
     return float(value) if type(value) is int else value
@@ -136,9 +145,51 @@ class RecordShaper:
     def csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
         """The function that shapes one Bulk CSV row (a list in `header` order) into a record.
 
-        Runs once per Bulk row: one C-speed pass pairs names with values (empty -> None), then only the columns
-        that need a converter (numbers, booleans, datetimes, JSON) are touched; text columns are left as they are.
+        Runs once per Bulk row, so it is generated for the header: one function whose body is a single dict display
+        with each column's conversion inlined (see _csv_row_source). It gives the same dict, key order included, as
+        the generic path (_generic_csv_row_shaper), which it falls back on for a header it cannot handle or a row
+        of the wrong length.
         """
+        generic = self._generic_csv_row_shaper(header)
+        source = self._csv_row_source(header)
+        if source is None:
+            return generic
+        namespace: dict[str, Any] = {"_integer": _integer, "_json": _json, "_generic": generic}
+        exec(source, namespace)  # noqa: S102 - our own code; header names enter it only as repr() literals
+        return namespace["shape"]
+
+    def _csv_row_source(self, header: list[str]) -> str | None:
+        """Python source of `shape(row)` for this header, or None when the generic path must serve it."""
+        if not header or len(set(header)) != len(header):
+            return None
+        cell = {name: f"c{i}" for i, name in enumerate(header)}
+        if any(name not in cell or convert not in _CSV_EXPRESSIONS for name, convert in self._csv_converters):
+            return None
+        converters = dict(self._csv_converters)
+        hidden = set(self._hidden)
+
+        def value(name: str) -> str:
+            text = cell[name]
+            expression = _CSV_EXPRESSIONS[converters[name]] if name in converters else None
+            return f"({expression.format(text)} if {text} else None)" if expression else f"({text} or None)"
+
+        entries = [f"{name!r}: {value(name)}" for name in header if name not in hidden]
+        for name, parts in self._compounds:
+            components = [component for component, _ in parts]
+            if name in cell or any(c not in cell or converters.get(c) is _json for c in components):
+                return None  # built the generic way (a JSON component may convert to None)
+            body = ", ".join(f"{key!r}: {value(component)}" for component, key in parts)
+            present = " or ".join(cell[component] for component in components)
+            entries.append(f"{name!r}: ({{{body}}} if {present} else None)")
+        cells = ", ".join(cell[name] for name in header)
+        return (
+            "def shape(row):\n"
+            f"    try:\n        {cells}, = row\n"
+            "    except ValueError:\n        return _generic(row)\n"
+            f"    return {{{', '.join(entries)}}}\n"
+        )
+
+    def _generic_csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
         converters = self._csv_converters
         finish = self._finish if self._compounds else None
 

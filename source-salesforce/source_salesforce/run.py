@@ -14,8 +14,16 @@ def run(args: list[str] | None = None) -> None:
     entrypoint = SourceEntrypoint(SourceSalesforce())
     parsed = entrypoint.parse_args(sys.argv[1:] if args is None else args)
     with PRINT_BUFFER:
-        for message in entrypoint.run(parsed):
-            print(f"{message}\n", end="")
+        out = sys.__stdout__.buffer  # type: ignore[union-attr]
+        for lines in entrypoint.output(parsed):
+            if isinstance(lines, str):
+                print(f"{lines}\n", end="")
+                continue
+            # Record lines skip the print buffer (a str copy, then encoded again). Under its lock, what it holds goes
+            # out first and no other thread's log line can land inside them.
+            with PRINT_BUFFER.lock:
+                PRINT_BUFFER.flush()
+                out.write(lines)
 
 
 if __name__ == "__main__":

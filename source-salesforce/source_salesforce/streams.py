@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from airbyte_cdk.models import (
@@ -39,6 +40,7 @@ from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededErro
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.prefetch import prefetched
+from source_salesforce.record_blocks import RecordBlocks
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
 from source_salesforce.soql import Position
@@ -51,6 +53,7 @@ MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size i
 PROGRESS_EVERY_SECONDS = 30.0
 PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
 PROGRESS_BATCH = 10_000  # Bulk rows are counted in batches to keep per-record work small
+BLOCK_RECORDS = 1_000  # Bulk rows per RecordBlock: few messages, and a block's bytes stay under a megabyte or so
 # Records per Bulk job when no window size is configured: small enough that jobs pipeline (one is processed by
 # Salesforce while the previous one's results are read) and state is saved often, large enough to cost few calls.
 BULK_WINDOW_RECORDS = 500_000
@@ -67,6 +70,7 @@ class ReadContext:
     rest: RestClient
     bulk: BulkClient
     config: SourceConfig
+    record_blocks: bool = False  # Bulk rows go out as RecordBlocks (only SourceEntrypoint writes those)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
 
@@ -425,7 +429,8 @@ class SalesforceStream(Stream, CheckpointMixin):
                 (lower if lower and start == lower.cursor else Position(start), end)
                 for start, end in soql.windows(low, upper, size)
             ]
-        yield from self._bulk_spans(cursor, spans, upper, shaper, progress)
+        per_job = count // len(spans) if count else None
+        yield from self._bulk_spans(cursor, spans, upper, shaper, progress, per_job)
 
     def _bulk_spans(
         self,
@@ -434,12 +439,13 @@ class SalesforceStream(Stream, CheckpointMixin):
         upper: datetime,
         shaper: RecordShaper,
         progress: _Progress,
+        records_per_job: int | None = None,
     ) -> Iterator[AirbyteMessage]:
         """One pipelined Bulk job per span, state saved after each; a span that times out is split and read alone."""
         queries = [self._cursor_query(cursor, shaper, low, high, ordered=False) for low, high in spans]
         done = 0
         try:
-            for result in self._pipelined(queries):
+            for result in self._pipelined(queries, records_per_job):
                 yield from self._bulk_rows(result, shaper, progress)
                 yield self._set_position(cursor, Position(spans[done][1]))
                 done += 1
@@ -454,16 +460,17 @@ class SalesforceStream(Stream, CheckpointMixin):
             yield from self._bulk_split(cursor, span_lower, span_upper, shaper, progress, exc)
             yield from self._bulk_spans(cursor, spans[done + 1 :], upper, shaper, progress)
 
-    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult]:
+    def _pipelined(self, queries: list[str], records_per_job: int | None = None) -> Iterator[BulkQueryResult]:
         """The finished Bulk job of each query, in order. Job n+1 is submitted as soon as job n completes, so
-        Salesforce processes it while job n's results are read; a job left pending on exit is aborted."""
+        Salesforce processes it while job n's results are read; a job left pending on exit is aborted.
+        `records_per_job` (an estimate) helps notice sooner that a job is done."""
         bulk = self._require_context().bulk
         pending: str | None = None
         try:
             for index, query in enumerate(queries):
                 job_id = pending or bulk.submit_query(query, include_deleted=True)
                 pending = None
-                result = bulk.wait_query(job_id)
+                result = bulk.wait_query(job_id, expected_records=records_per_job)
                 if index + 1 < len(queries):
                     pending = bulk.submit_query(queries[index + 1], include_deleted=True)
                 yield result
@@ -509,9 +516,17 @@ class SalesforceStream(Stream, CheckpointMixin):
     def _bulk_rows(
         self, result: BulkQueryResult, shaper: RecordShaper, progress: _Progress
     ) -> Iterator[AirbyteMessage]:
+        blocks = self._require_context().record_blocks
         for header, rows in result.pages():
+            shape = shaper.csv_row_shaper(header)
+            if blocks:
+                serialiser = RecordBlocks(self.name, self.namespace, int(time.time() * 1000))
+                while block := serialiser.block(map(shape, islice(rows, BLOCK_RECORDS))):
+                    yield block
+                    progress.add(block.count)
+                continue
             count = 0
-            for message in self._records(map(shaper.csv_row_shaper(header), rows)):
+            for message in self._records(map(shape, rows)):
                 yield message
                 count += 1
                 if count == PROGRESS_BATCH:
@@ -595,7 +610,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         is still read (perhaps twice), never missed. After each bounded window the state records its end, so a
         failed sync resumes after the windows already delivered.
         """
-        spans = self._full_refresh_spans(where, known_count)
+        spans, count = self._full_refresh_spans(where, known_count)
         queries = []
         for low, high in spans:
             conditions = list(where)
@@ -605,7 +620,8 @@ class SalesforceStream(Stream, CheckpointMixin):
                 conditions.append(soql.before(MODSTAMP, high))
             # Bulk results come unordered, so the job is not asked to sort.
             queries.append(soql.select(self.name, shaper.columns, conditions))
-        for (_, high), result in zip(spans, self._pipelined(queries), strict=False):
+        per_job = count // len(spans) if count else None
+        for (_, high), result in zip(spans, self._pipelined(queries, per_job), strict=False):
             yield from self._bulk_rows(result, shaper, progress)
             if high is not None:
                 self._state = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(high)}
@@ -615,23 +631,24 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _full_refresh_spans(
         self, where: list[str], known_count: int | None
-    ) -> list[tuple[datetime | None, datetime | None]]:
-        """SystemModstamp windows of about BULK_FULL_REFRESH_WINDOW_RECORDS records; one open span when that is all."""
+    ) -> tuple[list[tuple[datetime | None, datetime | None]], int | None]:
+        """SystemModstamp windows of about BULK_FULL_REFRESH_WINDOW_RECORDS records (one open span when that is all),
+        and the count of records to read when known."""
         if MODSTAMP not in self._schema.fields:
-            return [(None, None)]
+            return [(None, None)], known_count
         rest = self._require_context().rest
         source = f"FROM {soql.identifier(self.name)}" + (f" WHERE {' AND '.join(where)}" if where else "")
         count = known_count if known_count is not None else rest.count(source, include_deleted=True)
         parts = math.ceil(count / BULK_FULL_REFRESH_WINDOW_RECORDS)
         if parts <= 1:
-            return [(None, None)]
+            return [(None, None)], count
         end = soql.truncate_to_millis(datetime.now(UTC))
         first = soql.select(self.name, [MODSTAMP], where, order_by=(MODSTAMP,), limit=1)
         low = next((soql.parse_datetime(r[MODSTAMP]) for r in rest.query(first, include_deleted=True)), None)
         if low is None or low >= end:
-            return [(None, None)]
+            return [(None, None)], count
         bounds = [high for _, high in soql.windows(low, end, max((end - low) / parts, MIN_SPLIT))][:-1]
-        return list(zip([None, *bounds], [*bounds, None], strict=True))
+        return list(zip([None, *bounds], [*bounds, None], strict=True)), count
 
 
 class UnavailableStream(Stream):

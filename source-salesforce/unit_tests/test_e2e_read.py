@@ -11,6 +11,7 @@ from airbyte_cdk.test.state_builder import StateBuilder
 from salesforce_api import RestClient, connect
 from source_salesforce import SourceSalesforce
 from source_salesforce.entrypoint import SourceEntrypoint
+from source_salesforce.record_blocks import RecordBlocks
 
 CURSORS = ["SystemModstamp", "LastModifiedDate", "CreatedDate"]
 
@@ -280,6 +281,48 @@ def test_console_entrypoint_read_matches_the_cdk_output(sf, org, admin, config, 
         for m in expected.state_messages
     ]
     assert len(states) > 4 and sum(s["recordCount"] for _, s in states) == len(records)
+
+
+def test_console_entrypoint_bulk_read_matches_the_cdk_output(sf, org, admin, config, tmp_path, monkeypatch, caplog):
+    """Bulk rows go out as record blocks through the console entrypoint: the same records, states and counts."""
+    monkeypatch.setattr("source_salesforce.streams.BLOCK_RECORDS", 3)  # several blocks per page
+    blocks = []
+
+    class Blocks(RecordBlocks):
+        def block(self, records):
+            blocks.append(super().block(records))
+            return blocks[-1]
+
+    monkeypatch.setattr("source_salesforce.streams.RecordBlocks", Blocks)
+    requests.put(org.url + "/__emulator/bulk", json={"query_page_size": 8}, timeout=30).raise_for_status()
+    config = {**config, "force_api": "bulk"}
+    streams = sf.discover(config)
+    next(s for s in streams if s.name == "X__c").json_schema["properties"].pop("Attachment__c")  # not in Bulk
+    catalog = sf.configured_catalog(streams, ["Account", "X__c"], SyncMode.full_refresh)
+    expected = sf.read(config, catalog)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog)))
+    entrypoint = SourceEntrypoint(SourceSalesforce())
+    args = ["read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")]
+    caplog.clear()
+    lines = "\n".join(entrypoint.run(entrypoint.parse_args(args))).splitlines()
+    messages = [json.loads(line) for line in lines]
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert len(records) >= 40
+    assert [(r["stream"], {k: v for k, v in r["data"].items() if v is not None}) for r in records] == [
+        (m.record.stream, m.record.data) for m in expected.records
+    ]
+    assert sum(block.count for block in blocks if block) == len(records)  # all of them went out in blocks
+    states = [(m["state"]["stream"]["stream_state"], m["state"]["sourceStats"]) for m in messages if "state" in m]
+    assert states == [
+        (m.state.stream.stream_state.__dict__, {"recordCount": m.state.sourceStats.recordCount})
+        for m in expected.state_messages
+    ]
+    for name in ("Account", "X__c"):
+        count = sum(r["stream"] == name for r in records)
+        assert f"Read {count} records from {name} stream" in caplog.messages
+    statuses = [m["trace"]["stream_status"]["status"] for m in messages if m["type"] == "TRACE"]
+    assert statuses == [m.trace.stream_status.status.name for m in expected.trace_messages if m.trace.stream_status]
 
 
 def test_one_failing_stream_does_not_lose_the_others(sf, org, admin, config):

@@ -89,3 +89,43 @@ def test_empty_values_are_null_in_both():
     assert (
         csv == rest == {"Id": "a00000000000001AAA", "Text__c": None, "Flag__c": None, "Count__c": None, "Loc__c": None}
     )
+
+
+def test_the_generated_csv_row_shaper_gives_what_the_generic_one_does():
+    describe = {
+        "name": "X__c",
+        "fields": [
+            *DESCRIBE["fields"],
+            {"name": "Json__c", "type": "complexvalue"},
+            {"name": "Addr__Street__s", "type": "string", "compoundFieldName": "Addr__c"},
+            {"name": "Addr__Latitude__s", "type": "double", "compoundFieldName": "Addr__c"},
+            {"name": "Addr__c", "type": "address"},
+        ],
+    }
+    schema = from_describe(describe)
+    wanted = [f["name"] for f in describe["fields"] if f["name"] not in ("Loc__Longitude__s", "Addr__Street__s")]
+    shaper = RecordShaper(schema, wanted)
+    header = shaper.columns
+    assert shaper._csv_row_source(header) is not None  # the generated path serves this header
+    texts = [
+        {"Id": "a01", "Text__c": "NA", "Flag__c": "true", "Count__c": "3", "Big__c": "12345678901"}
+        | {"Amount__c": "5", "Ratio__c": "0.25", "When__c": "2024-01-31T12:00:00.000Z", "Day__c": "2024-01-31"}
+        | {"Any__c": "7", "Loc__Latitude__s": "1.5", "Loc__Longitude__s": "-2.0", "Json__c": '{"a": ""}'}
+        | {"Addr__Street__s": "Main St", "Addr__Latitude__s": "4"},
+        {"Id": "a02", "Flag__c": "TRUE", "Count__c": "3.0", "Amount__c": "-1e20", "Ratio__c": "nan"}
+        | {"When__c": "2024-01-31T12:00:00.000+0000", "Json__c": "null"},
+        {"Id": "a03", "Text__c": 'say "hi"', "Flag__c": "false", "Json__c": "not json", "Addr__Latitude__s": "0"},
+        {"Id": "a04", "Text__c": "x"},
+    ]
+    rows = [[text.get(name, "") for name in header] for text in texts]
+    generic = shaper._generic_csv_row_shaper(header)
+    generated = shaper.csv_row_shaper(header)
+    for row in rows:
+        expected = generic(row)
+        assert repr(generated(row)) == repr(expected)  # same values, types and key order (nan included)
+        assert repr(expected) == repr(shaper.from_csv(dict(zip(header, row, strict=True))))
+        assert repr(generated([*row, "extra"])) == repr(generic([*row, "extra"]))  # a row of another length
+    assert generated(rows[1])["Addr__c"] is None and generated(rows[0])["Addr__c"] == {
+        "street": "Main St",
+        "latitude": 4.0,
+    }
