@@ -387,6 +387,7 @@ def destination_write(operation: str, api: str) -> Callable[[Path, int, int], di
                         "object": OBJECT,
                         "operation": operation,
                         "api": api,
+                        "flush_interval_seconds": 0,  # batch mode, as a large load is configured
                         **({"external_id_field": "External_Id__c"} if operation == "upsert" else {}),
                     },
                 )

@@ -1,16 +1,19 @@
 """The Salesforce destination: spec, check, discover and the write loop.
 
-The write loop buffers records per stream and flushes a buffer when it is full, when its oldest record has waited
-the flush interval (real-time mode), at every STATE and at the end of input. A STATE is emitted only after every
-record before it has its final outcome from Salesforce (written or rejected), with destinationStats.
+The write loop buffers records per stream and writes a buffer when it is full, when its oldest record has waited
+the flush interval (real-time mode), at every STATE and at the end of input. In batch mode (no flush interval),
+records bound for Bulk API 2.0 gather across writes into jobs of up to 100 MB. A STATE is held until every record
+before it has its final outcome from Salesforce (written or rejected), then emitted with destinationStats.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import io
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,8 +69,17 @@ class StreamBuffer:
     records: list[PreparedRecord] = field(default_factory=list)
     first_at: float | None = None  # time.monotonic() of the oldest buffered record
     received: int = 0  # records since this stream's last STATE, for destinationStats
-    rejected: int = 0
     position: int = 0
+    rejected_at: list[int] = field(default_factory=list)  # heap: positions rejected, not yet counted in a STATE
+
+
+@dataclass
+class PendingState:
+    """A STATE held back until every record before it has its outcome."""
+
+    message: AirbyteMessage
+    marks: dict[tuple[str | None, str], int]  # each covered stream's position when the STATE arrived
+    received: int
 
 
 class DestinationSalesforce(Destination):
@@ -158,26 +170,59 @@ class DestinationSalesforce(Destination):
             path=cfg.rejected_records_path,
         )  # fmt: skip
         interval = cfg.flush_interval_seconds
+        pending: deque[PendingState] = deque()
         processed = 0
 
         def reject(buffer: StreamBuffer, stream: str, record: PreparedRecord, code: str, message: str,
                    fields: Any = ()) -> None:  # fmt: skip
-            buffer.rejected += 1
+            heapq.heappush(buffer.rejected_at, record.position)
             rejects.add(Rejection(stream, record.position, record.key, code, message, tuple(fields)), record.data)
 
-        def flush(key: tuple[str | None, str]) -> None:
+        def flush(key: tuple[str | None, str], *, gather: bool = False) -> None:
+            """Write the buffer. With `gather` (batch mode), Bulk records may wait in a job of up to 100 MB;
+            without, every record written so far gets its outcome."""
             nonlocal processed
             buffer, plan = buffers[key], plans[key]
-            if not buffer.records:
-                return
             records, buffer.records, buffer.first_at = buffer.records, [], None
-            outcomes = plan.write(records)
-            processed += len(records)
-            for record, outcome in outcomes:
-                if not outcome.success:
-                    reject(buffer, plan.stream, record, outcome.code, outcome.message, outcome.fields)
-            logger.info("%s: wrote %d records to %s", plan.stream, len(records), plan.sobject)
+            failures = plan.write(records, gather=gather) if records or not gather else []
+            for record, outcome in failures:
+                reject(buffer, plan.stream, record, outcome.code, outcome.message, outcome.fields)
+            if records:
+                processed += len(records)
+                logger.info("%s: %d records sent to %s", plan.stream, len(records), plan.sobject)
             rejects.check(processed)
+
+        def settled(key: tuple[str | None, str], mark: int) -> bool:
+            buffer = buffers[key]
+            oldest = [p for p in (plans[key].unsettled_from(), buffer.records and buffer.records[0].position) if p]
+            return not oldest or min(oldest) > mark
+
+        def released() -> Iterator[AirbyteMessage]:
+            """The held STATEs whose records all have their outcome, in order, with their counts."""
+            while pending and all(settled(k, mark) for k, mark in pending[0].marks.items()):
+                held = pending.popleft()
+                rejected = 0
+                for k, mark in held.marks.items():
+                    heap = buffers[k].rejected_at
+                    while heap and heap[0] <= mark:
+                        heapq.heappop(heap)
+                        rejected += 1
+                held.message.state.destinationStats = DestinationStats(
+                    recordCount=float(held.received), rejectedRecordCount=float(rejected)
+                )
+                yield held.message
+
+        def hold(message: AirbyteMessage) -> None:
+            state = message.state
+            if state.type == AirbyteStateType.STREAM and state.stream is not None:
+                descriptor = state.stream.stream_descriptor
+                covered = [k for k in buffers if k == (descriptor.namespace, descriptor.name)]
+            else:
+                covered = list(buffers)
+            marks = {k: buffers[k].position for k in covered}
+            pending.append(PendingState(message, marks, sum(buffers[k].received for k in covered)))
+            for k in covered:
+                buffers[k].received = 0
 
         def next_deadline() -> float | None:
             if interval <= 0:
@@ -195,8 +240,7 @@ class DestinationSalesforce(Destination):
             for message in read_with_deadlines(input_messages, next_deadline):
                 if message is TICK:
                     flush_due()
-                    continue
-                if message.type == Type.RECORD:
+                elif message.type == Type.RECORD:
                     key = (message.record.namespace, message.record.stream)
                     if key not in plans:
                         continue  # the protocol says: ignore streams that are not in the catalog
@@ -218,36 +262,26 @@ class DestinationSalesforce(Destination):
                     if buffer.first_at is None:
                         buffer.first_at = time.monotonic()
                     if len(buffer.records) >= cfg.batch_size:
-                        flush(key)
+                        flush(key, gather=interval <= 0)
                     flush_due()
                 elif message.type == Type.STATE:
-                    yield self._after_flush(message, buffers, flush)
+                    # Every stream, so that STATEs of different streams keep their order trivially.
+                    for key in plans:
+                        flush(key, gather=interval <= 0)
+                    hold(message)
+                else:
+                    continue
+                yield from released()
             for key in plans:
                 flush(key)
+            yield from released()
+            if pending:
+                raise RuntimeError(f"{len(pending)} STATE messages were never released")  # a bug, not bad input
         finally:
+            for plan in plans.values():
+                plan.close()
             rejects.log_summary()
             rejects.close()
-
-    @staticmethod
-    def _after_flush(
-        message: AirbyteMessage, buffers: dict[tuple[str | None, str], StreamBuffer], flush: Any
-    ) -> AirbyteMessage:
-        """Flush, then return the STATE with the counts of the records it covers."""
-        state = message.state
-        if state.type == AirbyteStateType.STREAM and state.stream is not None:
-            descriptor = state.stream.stream_descriptor
-            covered = [k for k in buffers if k == (descriptor.namespace, descriptor.name)]
-        else:
-            covered = list(buffers)
-        # Flushing every stream keeps the order of states across streams trivially right.
-        for key in buffers:
-            flush(key)
-        received = sum(buffers[k].received for k in covered)
-        rejected = sum(buffers[k].rejected for k in covered)
-        for k in covered:
-            buffers[k].received = buffers[k].rejected = 0
-        state.destinationStats = DestinationStats(recordCount=float(received), rejectedRecordCount=float(rejected))
-        return message
 
     # -- command line --------------------------------------------------------------------------------------------
 

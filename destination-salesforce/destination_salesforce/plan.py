@@ -5,27 +5,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airbyte_cdk.models import DestinationSyncMode
 from salesforce_api import BulkClient, RestClient
 from salesforce_api.errors import ConfigError
 
+from destination_salesforce.bulk_jobs import BulkJobs, BulkWriter, Failures
 from destination_salesforce.mapping import PreparedRecord, RecordMapper, dedupe_last_wins, split_rounds
 from destination_salesforce.resolve import resolve_ids
 from destination_salesforce.spec import WriterConfig
 from destination_salesforce.writers import (
-    AutoWriter,
-    BulkWriter,
+    RETRYABLE_CODES,
     CollectionsWriter,
-    Outcome,
     PlatformEventWriter,
     Writer,
     write_with_retries,
 )
 
 ASSIGNMENT_RULE_OBJECTS = {"Lead", "Case"}  # Bulk API 2.0's assignmentRuleId applies to these
+RETRY_CHUNK = 10_000
 
 
 def is_event(sobject: str) -> bool:
@@ -117,36 +117,83 @@ def problems(describe: Mapping[str, Any], config: WriterConfig, operation: str) 
 
 @dataclass
 class StreamPlan:
+    """How one stream's records reach Salesforce. Through Collections every write settles at once; through Bulk,
+    records gather into jobs of up to 100 MB that settle later (`unsettled_from`, `settle`)."""
+
     stream: str
     sobject: str
     operation: str
     dedupe: bool
     mapper: RecordMapper
-    writer: Writer
     rest: RestClient
     external_id_field: str | None
     logger: logging.Logger
+    collections: Writer | None = None
+    bulk: BulkClient | None = None
+    bulk_options: dict[str, Any] = field(default_factory=dict)
+    bulk_threshold: int | None = None  # api auto: smaller writes go through Collections; None: always Bulk
 
-    def write(self, records: Sequence[PreparedRecord]) -> list[tuple[PreparedRecord, Outcome]]:
-        """Every record with its final outcome (retries done)."""
-        done: list[tuple[PreparedRecord, Outcome]] = []
+    def __post_init__(self) -> None:
+        self.jobs: BulkJobs | None = None
+        if self.bulk is not None:
+            self.bulk_writer = BulkWriter(self.bulk, self.sobject, self.operation, **self.bulk_options)
+            self.jobs = BulkJobs(self.bulk, self.sobject, self.operation, on_settled=self._retry, **self.bulk_options)
+
+    def write(self, records: Sequence[PreparedRecord], *, gather: bool = False) -> Failures:
+        """Write `records`; returns the records that failed for good, among them and among earlier gathered ones
+        settled meanwhile. With `gather`, Bulk records may still be gathering or in flight afterwards."""
+        failures: Failures = []
         batch = list(records)
         if self.dedupe and self.external_id_field:
-            batch, superseded = dedupe_last_wins(batch, self.external_id_field)
             # A superseded record is merged into the later one with the same key: it is written through it.
-            done.extend((r, Outcome(True)) for r in superseded)
+            batch, _ = dedupe_last_wins(batch, self.external_id_field)
         if self.operation in ("update", "delete") and self.external_id_field:
-            failures = resolve_ids(self.rest, self.sobject, self.external_id_field, batch)
-            done.extend((r, failures[r.position]) for r in batch if r.position in failures)
-            batch = [r for r in batch if r.position not in failures]
+            unresolved = resolve_ids(self.rest, self.sobject, self.external_id_field, batch)
+            failures.extend((r, unresolved[r.position]) for r in batch if r.position in unresolved)
+            batch = [r for r in batch if r.position not in unresolved]
             if self.operation == "update":
                 for r in batch:
                     r.values.pop(self.external_id_field, None)
+        use_bulk = self.jobs is not None and (
+            self.collections is None
+            or self.bulk_threshold is None
+            or len(batch) >= self.bulk_threshold
+            or self.jobs.oldest_position() is not None
+        )
         rounds = split_rounds(batch, self.external_id_field) if self.operation == "upsert" else [batch]
         for round_ in rounds:
-            if round_:
-                done.extend(zip(round_, write_with_retries(self.writer, round_, self.logger), strict=True))
-        return done
+            if not round_:
+                continue
+            if use_bulk and self.jobs is not None:
+                failures.extend(self.jobs.add(round_))
+            elif self.collections is not None:
+                outcomes = write_with_retries(self.collections, round_, self.logger)
+                failures.extend((r, o) for r, o in zip(round_, outcomes, strict=True) if not o.success)
+        if not gather:
+            failures.extend(self.settle())
+        return failures
+
+    def unsettled_from(self) -> int | None:
+        """The smallest stream position written but without an outcome yet (None: every outcome is known)."""
+        return self.jobs.oldest_position() if self.jobs is not None else None
+
+    def settle(self) -> Failures:
+        return self.jobs.settle() if self.jobs is not None else []
+
+    def close(self) -> None:
+        if self.jobs is not None:
+            self.jobs.close()
+
+    def _retry(self, failures: Failures) -> Failures:
+        """Failures of a settled Bulk job, after the retryable ones were written again (in chunks, so that a whole
+        failed job does not come back into memory at once)."""
+        final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES]
+        retry = [r for r, o in failures if o.code in RETRYABLE_CODES]
+        for start in range(0, len(retry), RETRY_CHUNK):
+            chunk = retry[start : start + RETRY_CHUNK]
+            outcomes = write_with_retries(self.bulk_writer, chunk, self.logger)
+            final.extend((r, o) for r, o in zip(chunk, outcomes, strict=True) if not o.success)
+        return final
 
 
 def build_plan(
@@ -175,25 +222,29 @@ def build_plan(
         passthrough.add(config.external_id_field)
     key_fields = [k for k in (config.external_id_field, "Id") if k]
     mapper = RecordMapper(config.column_mapping, types, key_fields, passthrough)
-    writer = make_writer(sobject, operation, config, rest, bulk)
-    return StreamPlan(stream, sobject, operation, dedupe, mapper, writer, rest, config.external_id_field, logger)
+    return StreamPlan(
+        stream, sobject, operation, dedupe, mapper, rest, config.external_id_field, logger,
+        **writers(sobject, operation, config, rest, bulk),
+    )  # fmt: skip
 
 
-def make_writer(sobject: str, operation: str, config: WriterConfig, rest: RestClient, bulk: BulkClient) -> Writer:
+def writers(sobject: str, operation: str, config: WriterConfig, rest: RestClient, bulk: BulkClient) -> dict[str, Any]:
+    """The StreamPlan fields that choose between Collections, Bulk API 2.0 and Platform Event publishing."""
     if is_event(sobject):
-        return PlatformEventWriter(rest, sobject)
-    collections = CollectionsWriter(
-        rest, sobject, operation, external_id_field=config.external_id_field,
-        auto_assign_header=config.auto_assign_header,
-    )  # fmt: skip
-    bulk_writer = BulkWriter(
-        bulk, sobject, operation, external_id_field=config.external_id_field,
-        assignment_rule_id=config.assignment_rule_id if config.auto_assign else None,
-    )  # fmt: skip
-    if config.api == "collections":
-        return collections
-    if config.api == "bulk":
-        return bulk_writer
-    if config.auto_assign and not config.assignment_rule_id and sobject in ASSIGNMENT_RULE_OBJECTS:
-        return collections  # Bulk could not honour Auto Assign TRUE without a rule id
-    return AutoWriter(collections, bulk_writer, config.bulk_threshold)
+        return {"collections": PlatformEventWriter(rest, sobject)}
+    chosen: dict[str, Any] = {}
+    if config.api != "bulk":
+        chosen["collections"] = CollectionsWriter(
+            rest, sobject, operation, external_id_field=config.external_id_field,
+            auto_assign_header=config.auto_assign_header,
+        )  # fmt: skip
+    bulk_cannot_assign = config.auto_assign and not config.assignment_rule_id and sobject in ASSIGNMENT_RULE_OBJECTS
+    if config.api == "collections" or (config.api == "auto" and bulk_cannot_assign):
+        return chosen  # Bulk could not honour Auto Assign TRUE without a rule id: auto stays on Collections
+    chosen["bulk"] = bulk
+    chosen["bulk_options"] = {
+        "external_id_field": config.external_id_field,
+        "assignment_rule_id": config.assignment_rule_id if config.auto_assign else None,
+    }
+    chosen["bulk_threshold"] = config.bulk_threshold if config.api == "auto" else None
+    return chosen

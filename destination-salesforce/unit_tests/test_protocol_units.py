@@ -14,9 +14,10 @@ from airbyte_cdk.models import (
     Type,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from destination_salesforce.bulk_jobs import parse_bulk_error
 from destination_salesforce.mapping import PreparedRecord
 from destination_salesforce.protocol import TICK, DestinationStats, message_to_json, parse_lines, read_with_deadlines
-from destination_salesforce.writers import Outcome, parse_bulk_error, write_with_retries
+from destination_salesforce.writers import Outcome, write_with_retries
 from salesforce_api.errors import QuotaExceededError
 
 
