@@ -18,6 +18,7 @@ import io
 import logging
 import pickle
 import tempfile
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class _Part:
     size: int
     count: int = 0
     oldest: int | None = None  # smallest stream position held
-    keys: set[int] = field(default_factory=set)
+    keys: array[int] = field(default_factory=lambda: array("q"))  # hashes of the keys: 8 bytes each
 
     @classmethod
     def new(cls, header: list[str]) -> _Part:
@@ -74,7 +75,7 @@ class _Part:
         self.count += len(records)
         first = min(r.position for r in records)
         self.oldest = first if self.oldest is None else min(self.oldest, first)
-        self.keys |= keys
+        self.keys.extend(keys)
 
     def read_records(self) -> Iterator[PreparedRecord]:
         self.records.seek(0)
@@ -152,7 +153,7 @@ class BulkJobs:
         keys = {hash(r.values[self.key_field]) for r in records} if self.key_field else set()
         part = self.open
         if part is not None and (
-            not same_header or part.size + len(rows) > self.max_bytes or not part.keys.isdisjoint(keys)
+            not same_header or part.size + len(rows) > self.max_bytes or not keys.isdisjoint(part.keys)
         ):
             failures.extend(self.submit())
             part = None

@@ -27,6 +27,7 @@ DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # Salesforce recommends at most 100 MB of raw CSV per ingest job (the hard limit is 150 MB base64).
 MAX_JOB_BYTES = 100_000_000
 SPOOL_BYTES = 8_000_000
+ESTIMATED_WAIT_MAX = 120.0  # seconds: the longest wait for a job's estimated end before polling again
 _NOT_SUPPORTED_CODES = frozenset({"INVALIDENTITY", "FeatureNotEnabled", "INVALID_TYPE_FOR_OPERATION"})
 _NOT_SUPPORTED_WORDS = ("compound", "not supported", "FeatureNotEnabled", "INVALIDENTITY")
 
@@ -57,8 +58,8 @@ class _JobPoller:
 
     def wait(self, kind: str, job_id: str, expected_records: int | None = None) -> dict[str, Any]:
         """Poll until the job is done, backing off x1.5 per poll. Given how many records the job will process, a poll
-        that sees it progress is followed by one at its estimated end (no later than the back-off would), so a long
-        job is not noticed done up to a whole back-off step late."""
+        that sees it progress is followed by one at its estimated end, so a long job is noticed done neither a whole
+        back-off step late nor after a dozen polls."""
         deadline = time.monotonic() + self.job_timeout
         delay = self.poll_interval
         seen: tuple[float, int] | None = None  # (when, numberRecordsProcessed) at the last poll that had progress
@@ -75,7 +76,8 @@ class _JobPoller:
             if expected_records and isinstance(processed, int) and 0 < processed < expected_records:
                 if seen is not None and processed > seen[1] and now > seen[0]:
                     rate = (processed - seen[1]) / (now - seen[0])
-                    pause = min(delay, max(self.poll_interval, (expected_records - processed) / rate))
+                    # Straight to the estimated end, even past the back-off step: every poll is an API call.
+                    pause = max(self.poll_interval, min(ESTIMATED_WAIT_MAX, (expected_records - processed) / rate))
                 seen = (now, processed)
             self.session.sleep(pause)
             delay = min(self.poll_max, delay * 1.5)

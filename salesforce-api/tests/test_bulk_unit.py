@@ -74,8 +74,8 @@ def test_a_query_wait_polls_again_when_the_job_should_be_done(session, mocked, m
     assert result.number_records == 10_000
     if expected is None:  # back-off only: noticed at 13.2 s
         assert pauses == [1, 1.5, 2.25, 3.375, 5.0625]
-    else:  # from the second poll with progress on, no later than the estimated end
-        assert pauses == [1, 1.5, 2.25, 3.375, pytest.approx(1.875)]
+    else:  # once two polls have seen progress, straight to the estimated end
+        assert pauses == [1, 1.5, pytest.approx(7.5)]
 
 
 def test_objects_bulk_cannot_serve_raise_not_supported(session, mocked):
