@@ -68,12 +68,23 @@ def kill_destination_after_states(config: dict, mode: str, total: int, prefix: s
     return position
 
 
-def test_destination_upsert_rerun_after_kill_loses_nothing_and_duplicates_nothing(org_factory) -> None:
+# Bulk in batch mode: jobs of 1 MB (about 33,000 of these rows), so STATEs come out when the first job settles,
+# while the second is in flight and the third gathers.
+DESTINATION_KILL_CASES = [
+    pytest.param("collections", 10_000, {"batch_size": 500}, id="collections"),
+    pytest.param("bulk", 80_000, {"batch_size": 500, "bulk_job_size_mb": 1}, id="bulk-batch-mode"),
+]
+
+
+@pytest.mark.parametrize(("api", "total", "settings"), DESTINATION_KILL_CASES)
+def test_destination_upsert_rerun_after_kill_loses_nothing_and_duplicates_nothing(
+    org_factory, api: str, total: int, settings: dict
+) -> None:
     org = org_factory()
-    total = 10_000
-    config = destination_config(org, "collections", batch_size=500)
+    config = destination_config(org, api, **settings)
     position = kill_destination_after_states(config, "append_dedup", total, "U", states=6, org=org)
     assert 0 < position < total
+    assert len(written_rows(org, "U")) < total, "the STATEs came out only once everything was written"
     rerun = run(
         DESTINATION,
         "write",

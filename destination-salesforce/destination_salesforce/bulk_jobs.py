@@ -67,11 +67,12 @@ class _Part:
         records = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed once settled
         return cls(header, spool, records, len(head))
 
-    def add(self, records: Sequence[PreparedRecord], rows: bytes, keys: set[int]) -> None:
+    def add(self, records: Sequence[PreparedRecord], rows: bytes, keys: set[int], keep_data: bool) -> None:
         self.csv.write(rows)
         self.size += len(rows)
         for r in records:
-            self.records.write(pickle.dumps((r.position, r.key, r.values, r.data), pickle.HIGHEST_PROTOCOL))
+            kept = (r.position, r.key, r.values, r.data if keep_data else None)
+            self.records.write(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL))
         self.count += len(records)
         first = min(r.position for r in records)
         self.oldest = first if self.oldest is None else min(self.oldest, first)
@@ -81,7 +82,7 @@ class _Part:
         self.records.seek(0)
         for _ in range(self.count):
             position, key, values, data = pickle.load(self.records)  # noqa: S301 - this process's own temp file
-            yield PreparedRecord(position, key, values, data)
+            yield PreparedRecord(position, key, values, {} if data is None else data)
 
     def close(self) -> None:
         self.csv.close()
@@ -104,10 +105,12 @@ class BulkJobs:
         external_id_field: str | None = None,
         assignment_rule_id: str | None = None,
         max_bytes: int = MAX_JOB_BYTES,
+        keep_data: bool = True,
         on_settled: Callable[[Failures], Failures] = lambda failures: failures,
     ) -> None:
         """`on_settled` sees each settled job's failures before the next job is uploaded (to write retryable ones
-        again while no later job can overtake them) and returns those that remain."""
+        again while no later job can overtake them) and returns those that remain. Without `keep_data`, a failed
+        record comes back without its incoming data (kept only for a rejected-records file)."""
         self.bulk = bulk
         self.sobject = sobject
         self.operation = operation
@@ -115,6 +118,7 @@ class BulkJobs:
         self.assignment_rule_id = assignment_rule_id
         self.max_bytes = max_bytes
         self.on_settled = on_settled
+        self.keep_data = keep_data
         self.key_field = {"update": "Id", "delete": "Id", "upsert": external_id_field}.get(operation)
         self.open: _Part | None = None
         self.in_flight: tuple[str, _Part] | None = None
@@ -159,7 +163,7 @@ class BulkJobs:
             part = None
         if part is None:
             part = self.open = _Part.new(header)
-        part.add(records, rows, keys)
+        part.add(records, rows, keys, self.keep_data)
         return failures
 
     def submit(self) -> Failures:

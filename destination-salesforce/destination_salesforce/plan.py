@@ -245,6 +245,8 @@ def writers(sobject: str, operation: str, config: WriterConfig, rest: RestClient
     chosen["bulk_options"] = {
         "external_id_field": config.external_id_field,
         "assignment_rule_id": config.assignment_rule_id if config.auto_assign else None,
+        "max_bytes": config.bulk_job_size_mb * 1_000_000,
+        "keep_data": config.rejected_records_path is not None,
     }
     chosen["bulk_threshold"] = config.bulk_threshold if config.api == "auto" else None
     return chosen

@@ -70,6 +70,7 @@ class WriterConfig:
     flush_interval_seconds: float = 1.0
     api: str = "auto"
     bulk_threshold: int = 2000
+    bulk_job_size_mb: int = 100
     max_rejected_records: int | None = None
     max_rejected_ratio: float | None = None
     rejected_records_path: str | None = None
@@ -90,6 +91,7 @@ class WriterConfig:
             flush_interval_seconds=float(config.get("flush_interval_seconds", 1.0)),
             api=config.get("api", "auto"),
             bulk_threshold=int(config.get("bulk_threshold", 2000)),
+            bulk_job_size_mb=int(config.get("bulk_job_size_mb", 100)),
             max_rejected_records=config.get("max_rejected_records"),
             max_rejected_ratio=config.get("max_rejected_ratio"),
             rejected_records_path=config.get("rejected_records_path") or None,
