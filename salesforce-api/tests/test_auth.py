@@ -8,10 +8,9 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from salesforce_api.auth import JwtBearer, Token, authenticator_from_config, check_url
 from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+from salesforce_emulator.testing import jwt_key_pair
 
 from .conftest import INSTANCE, LOGIN, PASSWORD_CREDENTIALS
 
@@ -21,16 +20,7 @@ SUCCESS = {"access_token": "secret-access", "instance_url": INSTANCE, "issued_at
 
 @pytest.fixture(scope="module")
 def rsa_pem() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return jwt_key_pair()
 
 
 def sent_form(requests_mock) -> dict[str, str]:
