@@ -13,8 +13,6 @@ unordered and without row numbers; only when that leaves rows unaccounted for ar
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import pickle
 import tempfile
@@ -25,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from salesforce_api import BulkClient
-from salesforce_api.bulk import MAX_JOB_BYTES, IngestJob
+from salesforce_api.bulk import MAX_JOB_BYTES, IngestJob, csv_bytes
 
 from destination_salesforce.mapping import PreparedRecord, csv_value
 from destination_salesforce.writers import Outcome, missing_key
@@ -61,7 +59,7 @@ class _Part:
 
     @classmethod
     def new(cls, header: list[str]) -> _Part:
-        head = _csv_text([header]).encode("utf-8")
+        head = csv_bytes([header])
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by upload
         spool.write(head)
         records = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed once settled
@@ -87,12 +85,6 @@ class _Part:
     def close(self) -> None:
         self.csv.close()
         self.records.close()
-
-
-def _csv_text(rows: Any) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
 
 
 class BulkJobs:
@@ -150,8 +142,8 @@ class BulkJobs:
         same_header = self.open is not None and set(header) <= set(self.open.header)
         if same_header and self.open is not None:
             header = self.open.header  # fields these records lack are empty cells: left unchanged
-        rows = _csv_text([_cell(r.values, name) for name in header] for r in records).encode("utf-8")
-        if len(_csv_text([header])) + len(rows) > self.max_bytes and len(records) > 1:
+        rows = csv_bytes([_cell(r.values, name) for name in header] for r in records)
+        if len(csv_bytes([header])) + len(rows) > self.max_bytes and len(records) > 1:
             half = len(records) // 2
             return self._gather(records[:half]) + self._gather(records[half:])
         keys = {hash(r.values[self.key_field]) for r in records} if self.key_field else set()

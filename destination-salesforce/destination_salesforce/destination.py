@@ -172,6 +172,7 @@ class DestinationSalesforce(Destination):
         interval = cfg.flush_interval_seconds
         pending: deque[PendingState] = deque()
         processed = 0
+        recheck = False  # a write or a new STATE since the held STATEs were last looked at (nothing else frees one)
 
         def reject(buffer: StreamBuffer, stream: str, record: PreparedRecord, code: str, message: str,
                    fields: Any = ()) -> None:  # fmt: skip
@@ -181,7 +182,8 @@ class DestinationSalesforce(Destination):
         def flush(key: tuple[str | None, str], *, gather: bool = False) -> None:
             """Write the buffer. With `gather` (batch mode), Bulk records may wait in a job of up to 100 MB;
             without, every record written so far gets its outcome."""
-            nonlocal processed
+            nonlocal processed, recheck
+            recheck = True
             buffer, plan = buffers[key], plans[key]
             records, buffer.records, buffer.first_at = buffer.records, [], None
             failures = plan.write(records, gather=gather) if records or not gather else []
@@ -193,9 +195,11 @@ class DestinationSalesforce(Destination):
             rejects.check(processed)
 
         def settled(key: tuple[str | None, str], mark: int) -> bool:
-            buffer = buffers[key]
-            oldest = [p for p in (plans[key].unsettled_from(), buffer.records and buffer.records[0].position) if p]
-            return not oldest or min(oldest) > mark
+            # Records in Bulk jobs came from earlier writes than the buffered ones: they are the oldest.
+            oldest = plans[key].unsettled_from()
+            if oldest is None and buffers[key].records:
+                oldest = buffers[key].records[0].position
+            return oldest is None or oldest > mark
 
         def released() -> Iterator[AirbyteMessage]:
             """The held STATEs whose records all have their outcome, in order, with their counts."""
@@ -213,6 +217,8 @@ class DestinationSalesforce(Destination):
                 yield held.message
 
         def hold(message: AirbyteMessage) -> None:
+            nonlocal recheck
+            recheck = True
             state = message.state
             if state.type == AirbyteStateType.STREAM and state.stream is not None:
                 descriptor = state.stream.stream_descriptor
@@ -269,9 +275,9 @@ class DestinationSalesforce(Destination):
                     for key in plans:
                         flush(key, gather=interval <= 0)
                     hold(message)
-                else:
-                    continue
-                yield from released()
+                if recheck:
+                    recheck = False
+                    yield from released()
             for key in plans:
                 flush(key)
             yield from released()

@@ -293,7 +293,7 @@ class BulkClient:
 
     def _parts(self, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[IO[bytes]]:
         """CSV files (spooled in memory, overflowing to the system temp dir) each under `max_job_bytes`."""
-        head = _csv_bytes([header])
+        head = csv_bytes([header])
         flush_chars = max(1, min(1_000_000, self.max_job_bytes // 8))
         part: IO[bytes] | None = None
         size = 0
@@ -404,7 +404,8 @@ def _ingest_spec(
     return spec
 
 
-def _csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows as the UTF-8 CSV an ingest job takes (comma, LF)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")
