@@ -1,4 +1,4 @@
-"""Bulk API 2.0: query jobs streamed page by page as CSV, and ingest jobs uploaded in parts under 100 MB."""
+"""Bulk API 2.0: query jobs streamed page by page as CSV, and ingest jobs uploaded as one CSV file each."""
 
 from __future__ import annotations
 
@@ -199,10 +199,8 @@ class BulkClient:
         poll_interval: float = 0.5,
         poll_max: float = 10.0,
         job_timeout: float = 86400,
-        max_job_bytes: int = MAX_JOB_BYTES,
     ) -> None:
         self.session = session
-        self.max_job_bytes = max_job_bytes
         self._poller = _JobPoller(session, poll_interval, poll_max, job_timeout)
 
     # -- query ---------------------------------------------------------------------------------------------------
@@ -250,21 +248,6 @@ class BulkClient:
 
     # -- ingest --------------------------------------------------------------------------------------------------
 
-    def ingest(
-        self,
-        sobject: str,
-        operation: str,
-        header: Sequence[str],
-        rows: Iterable[Sequence[Any]],
-        *,
-        external_id_field: str | None = None,
-        assignment_rule_id: str | None = None,
-    ) -> list[IngestJob]:
-        """Upload `rows` as one job per part under `max_job_bytes`, then wait for every job to finish."""
-        spec = _ingest_spec(sobject, operation, external_id_field, assignment_rule_id)
-        job_ids = [self._upload(spec, part) for part in self._parts(header, rows)]
-        return [self.wait_ingest(job_id) for job_id in job_ids]
-
     def start_ingest(
         self,
         sobject: str,
@@ -274,8 +257,8 @@ class BulkClient:
         external_id_field: str | None = None,
         assignment_rule_id: str | None = None,
     ) -> str:
-        """Create a job holding the CSV file `part` (header first, under `max_job_bytes`), close it for
-        processing and return its id without waiting; the file is closed."""
+        """Create a job holding the CSV file `part` (header first, under MAX_JOB_BYTES), close it for processing and
+        return its id without waiting; the file is closed."""
         return self._upload(_ingest_spec(sobject, operation, external_id_field, assignment_rule_id), part)
 
     def wait_ingest(self, job_id: str, *, expected_records: int | None = None) -> IngestJob:
@@ -290,41 +273,6 @@ class BulkClient:
             error_message=info.get("errorMessage"),
             client=self,
         )
-
-    def _parts(self, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[IO[bytes]]:
-        """CSV files (spooled in memory, overflowing to the system temp dir) each under `max_job_bytes`."""
-        head = csv_bytes([header])
-        flush_chars = max(1, min(1_000_000, self.max_job_bytes // 8))
-        part: IO[bytes] | None = None
-        size = 0
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-
-        def new_part() -> IO[bytes]:
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")  # noqa: SIM115 (closed by caller)
-            spool.write(head)
-            return spool
-
-        def add(block: bytes) -> Iterator[IO[bytes]]:
-            nonlocal part, size
-            if part is not None and size > len(head) and size + len(block) > self.max_job_bytes:
-                yield part
-                part = None
-            if part is None:
-                part, size = new_part(), len(head)
-            part.write(block)
-            size += len(block)
-
-        for row in rows:
-            writer.writerow(row)
-            if buffer.tell() >= flush_chars:
-                yield from add(buffer.getvalue().encode("utf-8"))
-                buffer.seek(0)
-                buffer.truncate()
-        if buffer.tell():
-            yield from add(buffer.getvalue().encode("utf-8"))
-        if part is not None:
-            yield part
 
     def _upload(self, spec: dict[str, Any], part: IO[bytes]) -> str:
         with part:

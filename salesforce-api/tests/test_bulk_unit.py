@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import pytest
 from salesforce_api import BulkClient, BulkJobError, BulkNotSupportedError
+from salesforce_api.bulk import csv_bytes
 
 from .conftest import DATA
 
@@ -88,13 +90,8 @@ def test_objects_bulk_cannot_serve_raise_not_supported(session, mocked):
         bulk(session).query("SELECT Id FROM X")
 
 
-def test_ingest_splits_into_jobs_under_the_size_limit(session, mocked):
-    jobs = iter(["750A", "750B", "750C", "750D"])
+def test_ingest_uploads_the_file_as_one_job_and_waits_for_it(session, mocked):
     uploads: dict[str, str] = {}
-
-    def create(request, context):
-        job_id = next(jobs)
-        return {"id": job_id, "state": "Open", "contentUrl": f"services/data/v62.0/jobs/ingest/{job_id}/batches"}
 
     def upload(request, context):
         body = request.body.read() if hasattr(request.body, "read") else request.body
@@ -102,20 +99,17 @@ def test_ingest_splits_into_jobs_under_the_size_limit(session, mocked):
         context.status_code = 201
         return ""
 
-    mocked.post(DATA + "/jobs/ingest", json=create)
+    contents = "services/data/v62.0/jobs/ingest/750A/batches"
+    mocked.post(DATA + "/jobs/ingest", json={"id": "750A", "state": "Open", "contentUrl": contents})
     mocked.put(requests_mock_any_batches(), text=upload)
     mocked.patch(requests_mock_any_job(), json={"state": "UploadComplete"})
-    mocked.get(requests_mock_any_job(), json={"state": "JobComplete", "numberRecordsProcessed": 1})
-    client = BulkClient(session, poll_interval=0.001, poll_max=0.001, max_job_bytes=60)
+    mocked.get(requests_mock_any_job(), json={"state": "JobComplete", "numberRecordsProcessed": 6})
+    client = BulkClient(session, poll_interval=0.001, poll_max=0.001)
     rows = [[f"name-{i:02d}", "x,y"] for i in range(6)]
-    result = client.ingest("Account", "upsert", ["Name", "Ext__c"], rows, external_id_field="Ext__c")
-    assert len(result) >= 2
-    assert all(job.state == "JobComplete" for job in result)
-    bodies = [uploads[job.id] for job in result]
-    assert all(body.startswith("Name,Ext__c\n") for body in bodies)
-    assert all(len(body.encode()) <= 60 or body.count("\n") == 2 for body in bodies)
-    uploaded_rows = [line for body in bodies for line in body.splitlines()[1:]]
-    assert uploaded_rows == [f'name-{i:02d},"x,y"' for i in range(6)]
+    part = io.BytesIO(csv_bytes([["Name", "Ext__c"], *rows]))
+    job = client.wait_ingest(client.start_ingest("Account", "upsert", part, external_id_field="Ext__c"))
+    assert job.state == "JobComplete" and job.records_processed == 6 and part.closed
+    assert uploads["750A"].splitlines() == ["Name,Ext__c", *(f'name-{i:02d},"x,y"' for i in range(6))]
     create_body = mocked.request_history[1].json()
     assert create_body["externalIdFieldName"] == "Ext__c" and create_body["lineEnding"] == "LF"
 

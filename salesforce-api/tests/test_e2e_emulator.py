@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from salesforce_api import BulkClient, RestClient, connect
+from salesforce_api.bulk import IngestJob, csv_bytes
 from salesforce_api.errors import AuthenticationError, NotFoundError, QuotaExceededError
 from salesforce_api.http import SalesforceSession
 
@@ -190,14 +193,21 @@ def test_bulk_query_streams_every_row(emulator_factory):
     assert {r["Id"] for r in rows} == rest_ids
 
 
+def ingest(bulk: BulkClient, operation: str, rows: list[list[str]]) -> IngestJob:
+    """One X__c job of (Name, External_Id__c) rows, finished."""
+    part = io.BytesIO(csv_bytes([["Name", "External_Id__c"], *rows]))
+    external_id = "External_Id__c" if operation == "upsert" else None
+    return bulk.wait_ingest(bulk.start_ingest("X__c", operation, part, external_id_field=external_id))
+
+
 def test_bulk_ingest_reports_successes_and_failures(emulator):
     session = connect(emulator.credentials())
     bulk = BulkClient(session, poll_interval=0.01, poll_max=0.05)
     rows = [["Bulk one", "B-1"], ["Bulk, two\nlines", "B-2"], ["", "B-3"]]
-    jobs = bulk.ingest("X__c", "upsert", ["Name", "External_Id__c"], rows, external_id_field="External_Id__c")
-    assert len(jobs) == 1 and jobs[0].state == "JobComplete"
-    ok = list(jobs[0].successful_results())
-    failed = list(jobs[0].failed_results())
+    job = ingest(bulk, "upsert", rows)
+    assert job.state == "JobComplete"
+    ok = list(job.successful_results())
+    failed = list(job.failed_results())
     assert len(ok) + len(failed) == 3
     assert all(r["sf__Id"] for r in ok)
     names = {r["Name"] for r in ok}
@@ -217,7 +227,7 @@ def test_bulk_ingest_results_cut_short_are_fetched_again(emulator):
     # Regression: successfulResults/failedResults broke off with a raw urllib3 ProtocolError instead of a refetch.
     bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
     rows = [[f"Cut {i}", f"CUT-{i}"] for i in range(300)]
-    (job,) = bulk.ingest("X__c", "upsert", ["Name", "External_Id__c"], rows, external_id_field="External_Id__c")
+    job = ingest(bulk, "upsert", rows)
     emulator.admin.add_fault(path="/successfulResults", kind="truncate", count=2)
     ok = list(job.successful_results())
     assert sorted(r["External_Id__c"] for r in ok) == sorted(f"CUT-{i}" for i in range(300))
@@ -229,9 +239,7 @@ def test_bulk_ingest_survives_lost_answers_to_create_and_close(emulator):
     bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
     emulator.admin.add_fault(path="/jobs/ingest$", method="POST", kind="reset", count=1)
     emulator.admin.add_fault(path="/jobs/ingest/[^/]+$", method="PATCH", kind="reset", count=1)
-    (job,) = bulk.ingest(
-        "X__c", "upsert", ["Name", "External_Id__c"], [["Lost", "LOST-1"]], external_id_field="External_Id__c"
-    )
+    job = ingest(bulk, "upsert", [["Lost", "LOST-1"]])
     assert job.state == "JobComplete" and job.records_processed == 1
     assert [r["External_Id__c"] for r in job.successful_results()] == ["LOST-1"]
 
@@ -241,7 +249,7 @@ def test_bulk_ingest_survives_a_lost_answer_to_the_upload(emulator):
     # write, although the data had landed.
     bulk = BulkClient(fast(connect(emulator.credentials())), poll_interval=0.01, poll_max=0.05)
     emulator.admin.add_fault(path="/batches$", method="PUT", kind="reset", count=1)
-    (job,) = bulk.ingest("X__c", "insert", ["Name", "External_Id__c"], [["Put", "PUT-1"], ["Put", "PUT-2"]])
+    job = ingest(bulk, "insert", [["Put", "PUT-1"], ["Put", "PUT-2"]])
     assert job.state == "JobComplete" and job.records_processed == 2
     assert sorted(r["External_Id__c"] for r in emulator.admin.records("X__c") if r["Name"] == "Put") == [
         "PUT-1",
