@@ -99,11 +99,22 @@ class BulkQueryResult:
                 yield dict(zip(header, row, strict=False))
 
     def pages(self) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
-        """Each result page as (header, rows), the job deleted once all are read.
+        """Each result page as (header, rows), the job deleted once all are read (see page_files)."""
+        for body in self.page_files():
+            with io.TextIOWrapper(body, encoding="utf-8", newline="") as text:
+                reader = csv.reader(text)
+                header = next(reader, None)
+                if header is not None:
+                    self.header = header
+                    yield header, reader
+
+    def page_files(self) -> Iterator[IO[bytes]]:
+        """Each result page as a binary file at position 0 (header line first), the job deleted once all are read.
+        Close each page when done with it.
 
         The next page downloads in a background thread while the caller parses this one. A page is fetched whole
-        (into a temporary file that stays in memory only while small) before any of its rows is handed out, so a
-        body cut short in transit is simply fetched again, and memory stays flat whatever the page size.
+        (into a temporary file that stays in memory only while small) before it is handed out, so a body cut short
+        in transit is simply fetched again, and memory stays flat whatever the page size.
         """
         session = self.client.session
         path = f"jobs/query/{self.job_id}/results"
@@ -125,12 +136,8 @@ class BulkQueryResult:
                 body, locator = page.result()
                 more = bool(locator) and locator != "null"
                 page = pool.submit(fetch, locator) if more else None
-                with io.TextIOWrapper(body, encoding="utf-8", newline="") as text:
-                    reader = csv.reader(text)
-                    header = next(reader, None)
-                    if header is not None:
-                        self.header = header
-                        yield header, reader
+                with body:
+                    yield body
             finished = True
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from airbyte_cdk.entrypoint import PRINT_BUFFER
-
-from source_salesforce.entrypoint import SourceEntrypoint
-from source_salesforce.source import SourceSalesforce
-
 
 def run(args: list[str] | None = None) -> None:
+    # Imported here, not above: Bulk page workers start by importing this module (the console script's), and they
+    # need none of the CDK.
+    from airbyte_cdk.entrypoint import PRINT_BUFFER
+
+    from source_salesforce.entrypoint import SourceEntrypoint
+    from source_salesforce.source import SourceSalesforce
+
     entrypoint = SourceEntrypoint(SourceSalesforce())
     parsed = entrypoint.parse_args(sys.argv[1:] if args is None else args)
     with PRINT_BUFFER:

@@ -26,6 +26,7 @@ from salesforce_api.errors import ApiError, ConfigError, NotFoundError, Salesfor
 
 from source_salesforce import inputs, soql
 from source_salesforce.config import API_VERSION, parse_config
+from source_salesforce.page_workers import PageWorkers, worker_count
 from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.schema import from_describe
 from source_salesforce.spec import connector_spec
@@ -201,8 +202,14 @@ class SourceSalesforce(AbstractSource):
         except SalesforceError as exc:
             raise traced_exception(exc) from exc
         context.record_blocks = self.record_blocks
-        for message in super().read(logger, config, catalog, state):
-            yield _incomplete_if_stopped(message, context)
+        processes = worker_count() if self.record_blocks else 0
+        context.page_workers = PageWorkers(processes) if processes else None
+        try:
+            for message in super().read(logger, config, catalog, state):
+                yield _incomplete_if_stopped(message, context)
+        finally:
+            if context.page_workers is not None:
+                context.page_workers.close()
         if context.quota_message:
             logger.warning("Sync stopped early: %s.", context.quota_message)
 

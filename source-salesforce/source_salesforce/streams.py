@@ -39,8 +39,11 @@ from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededErro
 
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
+from source_salesforce.page_workers import MIN_RECORDS as PARALLEL_MIN_RECORDS
+from source_salesforce.page_workers import PageWorkers
 from source_salesforce.prefetch import prefetched
-from source_salesforce.record_blocks import RecordBlocks
+from source_salesforce.record_blocks import RecordBlocks, record_block
+from source_salesforce.record_lines import record_line_parts
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
 from source_salesforce.soql import Position
@@ -71,6 +74,7 @@ class ReadContext:
     bulk: BulkClient
     config: SourceConfig
     record_blocks: bool = False  # Bulk rows go out as RecordBlocks (only SourceEntrypoint writes those)
+    page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
 
@@ -516,7 +520,15 @@ class SalesforceStream(Stream, CheckpointMixin):
     def _bulk_rows(
         self, result: BulkQueryResult, shaper: RecordShaper, progress: _Progress
     ) -> Iterator[AirbyteMessage]:
-        blocks = self._require_context().record_blocks
+        context = self._require_context()
+        blocks = context.record_blocks
+        workers = context.page_workers
+        if workers and (result.number_records or 0) >= PARALLEL_MIN_RECORDS and workers.start():
+            envelope = lambda: record_line_parts(self.name, self.namespace, int(time.time() * 1000))  # noqa: E731
+            for count, lines in workers.lines(result.page_files(), shaper, envelope):
+                yield record_block(self.name, self.namespace, count, lines)
+                progress.add(count)
+            return
         for header, rows in result.pages():
             shape = shaper.csv_row_shaper(header)
             if blocks:

@@ -9,7 +9,7 @@ import requests
 from airbyte_cdk.models import AirbyteStreamStatus, ConfiguredAirbyteCatalogSerializer, SyncMode
 from airbyte_cdk.test.state_builder import StateBuilder
 from salesforce_api import RestClient, connect
-from source_salesforce import SourceSalesforce
+from source_salesforce import SourceSalesforce, record_blocks
 from source_salesforce.entrypoint import SourceEntrypoint
 from source_salesforce.record_blocks import RecordBlocks
 
@@ -283,9 +283,16 @@ def test_console_entrypoint_read_matches_the_cdk_output(sf, org, admin, config, 
     assert len(states) > 4 and sum(s["recordCount"] for _, s in states) == len(records)
 
 
-def test_console_entrypoint_bulk_read_matches_the_cdk_output(sf, org, admin, config, tmp_path, monkeypatch, caplog):
-    """Bulk rows go out as record blocks through the console entrypoint: the same records, states and counts."""
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "worker-processes"])
+def test_console_entrypoint_bulk_read_matches_the_cdk_output(
+    sf, org, admin, config, tmp_path, monkeypatch, caplog, workers
+):
+    """Bulk rows go out as record blocks through the console entrypoint, shaped in this process or in workers:
+    the same records, states and counts as the CDK's own read."""
     monkeypatch.setattr("source_salesforce.streams.BLOCK_RECORDS", 3)  # several blocks per page
+    monkeypatch.setattr("source_salesforce.source.worker_count", lambda: workers)
+    monkeypatch.setattr("source_salesforce.streams.PARALLEL_MIN_RECORDS", 0)
+    monkeypatch.setattr("source_salesforce.page_workers.CHUNK_BYTES", 600)  # several chunks per page
     blocks = []
 
     class Blocks(RecordBlocks):
@@ -293,7 +300,13 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(sf, org, admin, con
             blocks.append(super().block(records))
             return blocks[-1]
 
+    def record_block(*args):
+        blocks.append(record_blocks.record_block(*args))
+        return blocks[-1]
+
     monkeypatch.setattr("source_salesforce.streams.RecordBlocks", Blocks)
+    if workers:
+        monkeypatch.setattr("source_salesforce.streams.record_block", record_block)
     requests.put(org.url + "/__emulator/bulk", json={"query_page_size": 8}, timeout=30).raise_for_status()
     config = {**config, "force_api": "bulk"}
     streams = sf.discover(config)
@@ -321,6 +334,7 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(sf, org, admin, con
     for name in ("Account", "X__c"):
         count = sum(r["stream"] == name for r in records)
         assert f"Read {count} records from {name} stream" in caplog.messages
+    assert ("Shaping Bulk results in 2 worker processes" in caplog.messages) == bool(workers)
     statuses = [m["trace"]["stream_status"]["status"] for m in messages if m["type"] == "TRACE"]
     assert statuses == [m.trace.stream_status.status.name for m in expected.trace_messages if m.trace.stream_status]
 
