@@ -3,14 +3,18 @@ the same for the destination, with an exact account of what an insert re-sends."
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from destination_messages import catalog as destination_catalog
 from destination_messages import destination_config, row, written_rows
 from destination_messages import lines as message_lines
-from reliability_harness import DESTINATION, TALLY, Live, Workdir, command, compare_records, run
+from reliability_harness import DESTINATION, SOURCE, TALLY, Live, Workdir, command, compare_records, run
 from source_sync import PAGE, large_org, read_until
 
 SOURCE_SCALES = [
@@ -47,6 +51,55 @@ def test_source_resumes_after_kill_9_without_gap(org_factory, records: int, kill
     latest = {r["Id"]: r for r in delivered}
     assert compare_records(rows, list(latest.values())) == []
     TALLY["source records re-read after kills"] += reread
+
+
+def child_processes(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except OSError:
+            continue
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="Bulk page workers start only with 2 CPUs or more")
+def test_a_killed_bulk_read_leaves_no_worker_processes_and_reruns_completely(org_factory) -> None:
+    """A large Bulk result is shaped in worker processes. kill -9 of the source must not leave them running (they
+    watch their parent); the rerun still delivers every record."""
+    org, config, catalog = large_org(org_factory, 60_000)
+    config = {**config, "force_api": "bulk"}
+    catalog["streams"][0]["stream"]["json_schema"]["properties"].pop("Attachment__c")  # base64 is read by REST
+    work = Workdir()
+    live = Live(command(SOURCE, "read", work, config, catalog, None), work)
+    workers: list[int] = []
+    for message in live.messages():
+        if message["type"] == "RECORD":
+            workers = child_processes(live.process.pid)
+            break
+    live.kill()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if alive(pid)]
+    for pid in survivors:  # they hold the source's stdout open: reading it to the end would wait for them forever
+        os.kill(pid, signal.SIGKILL)
+    live.finish(config, org)
+    assert len(workers) >= 2, "the read shaped its Bulk pages without worker processes"
+    assert not survivors, "worker processes outlived the killed source"
+    final = read_until(org, config, catalog, None, kill_after=None)
+    assert final.run.returncode == 0, final.run.describe()
+    assert {r["Id"] for r in final.records} == {r["Id"] for r in org.admin.records("X__c")}
+    TALLY["source kill -9 survived"] += 1
 
 
 def kill_destination_after_states(config: dict, mode: str, total: int, prefix: str, states: int, org) -> int:
