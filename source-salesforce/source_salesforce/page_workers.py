@@ -15,6 +15,7 @@ import csv
 import ctypes
 import io
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -24,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import IO, Any
 
 from source_salesforce.record_lines import record_lines
@@ -33,18 +35,32 @@ logger = logging.getLogger("airbyte")
 
 CHUNK_BYTES = 256 << 10  # CSV bytes per task (~400 rows of a wide object): measured faster and leaner than 1 MB
 MAX_WORKERS = 4
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 # Below this many records a result is shaped in the main process: starting workers would cost more than it saves.
 MIN_RECORDS = 50_000
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt() parameters (glibc malloc.h)
 
 
 def worker_count() -> int:
-    """Worker processes worth starting here: one per CPU this process may use (at most MAX_WORKERS); 0 with one."""
+    """Worker processes worth starting here: one per CPU this process may use (its CPU affinity, and a container's
+    CPU quota), at most MAX_WORKERS; 0 when that is a single CPU."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
     return min(cpus, MAX_WORKERS) if cpus > 1 else 0
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs a cgroup v2 quota allows (`docker run --cpus`), or None without one."""
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
 
 
 def csv_chunks(body: IO[bytes], size: int) -> Iterator[bytes]:

@@ -112,8 +112,20 @@ def test_without_worker_processes_the_main_process_shapes(monkeypatch, caplog):
     pool.close()
 
 
-def test_worker_count_leaves_a_single_cpu_to_the_main_process(monkeypatch):
+def test_worker_count_leaves_a_single_cpu_to_the_main_process(monkeypatch, tmp_path):
+    monkeypatch.setattr(page_workers, "CGROUP_CPU_MAX", tmp_path / "absent")
     monkeypatch.setattr(page_workers.os, "sched_getaffinity", lambda pid: {0})
     assert page_workers.worker_count() == 0
     monkeypatch.setattr(page_workers.os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert page_workers.worker_count() == page_workers.MAX_WORKERS
+
+
+def test_worker_count_follows_a_container_cpu_quota(monkeypatch, tmp_path):
+    monkeypatch.setattr(page_workers.os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(page_workers, "CGROUP_CPU_MAX", tmp_path / "cpu.max")
+    (tmp_path / "cpu.max").write_text("100000 100000\n")  # --cpus 1
+    assert page_workers.worker_count() == 0
+    (tmp_path / "cpu.max").write_text("250000 100000\n")  # --cpus 2.5
+    assert page_workers.worker_count() == 3
+    (tmp_path / "cpu.max").write_text("max 100000\n")
     assert page_workers.worker_count() == page_workers.MAX_WORKERS
