@@ -524,8 +524,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         blocks = context.record_blocks
         workers = context.page_workers
         if workers and (result.number_records or 0) >= PARALLEL_MIN_RECORDS and workers.start():
-            envelope = lambda: record_line_parts(self.name, self.namespace, int(time.time() * 1000))  # noqa: E731
-            for count, lines in workers.lines(result.page_files(), shaper, envelope):
+            for count, lines in workers.lines(result.page_files(), shaper, self._line_parts):
                 yield record_block(self.name, self.namespace, count, lines)
                 progress.add(count)
             return
@@ -545,6 +544,10 @@ class SalesforceStream(Stream, CheckpointMixin):
                     progress.add(count)
                     count = 0
             progress.add(count)
+
+    def _line_parts(self) -> tuple[bytes, bytes]:
+        """The bytes around a record's data in its RECORD line, stamped now."""
+        return record_line_parts(self.name, self.namespace, int(time.time() * 1000))
 
     def _count(self, cursor: str, lower: Position | None, upper: datetime) -> int:
         """Records in [lower, upper), deleted ones included (queryAll), in one call."""
