@@ -1,10 +1,10 @@
 """The command-line entrypoint: the CDK's, with two changes.
 
 - The config check names the wrong setting and never echoes its value (the CDK's quotes the value, perhaps a secret).
-- `read` writes RECORD messages in batches, serialised straight from their fields: the CDK's per-message path
+- `read` writes RECORD messages in blocks, serialised straight from their fields: the CDK's per-message path
   (model serialiser, per-line print, per-message bookkeeping) costs more than reading the record from Salesforce.
-  Streams hand over Bulk records already serialised, as RecordBlocks (see record_blocks), and `output()` yields
-  record lines as bytes, which the console script writes to stdout as they are.
+  Streams hand over their records already serialised, as RecordBlocks (see record_blocks), and `output()` yields
+  their lines as bytes, which the console script writes to stdout as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import is_platform_debug_log_enabled
 from airbyte_cdk.models import AirbyteMessage, AirbyteStateStats, ConnectorSpecification, FailureType, Type
@@ -29,8 +28,6 @@ from salesforce_api.errors import ConfigError
 from source_salesforce.config import check_against_spec
 from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.source import SourceSalesforce
-
-RECORDS_PER_WRITE = 500  # records joined into one write; a STATE or any other message flushes them first
 
 
 class SourceEntrypoint(AirbyteEntrypoint):
@@ -67,51 +64,25 @@ class SourceEntrypoint(AirbyteEntrypoint):
                 self.validate_connection(source_spec, config)
                 if isinstance(self.source, SourceSalesforce):
                     self.source.record_blocks = True
-                yield from self._batched(self.source.read(self.logger, config, catalog, state))
+                yield from self._serialised(self.source.read(self.logger, config, catalog, state))
         finally:
             yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
 
-    def _batched(self, messages: Iterable[AirbyteMessage]) -> Iterator[str | bytes]:
+    def _serialised(self, messages: Iterable[AirbyteMessage]) -> Iterator[str | bytes]:
+        """Each message as its line(s); a RecordBlock as its ready-made lines, counted for the next STATE's stats."""
         counts: defaultdict[tuple[str, str | None], float] = defaultdict(float)
-        block: list[bytes] = []
-        dumps, check_memory = orjson.dumps, self._memory_monitor.check_memory_usage
-        try:
-            for message in messages:
-                check_memory()
-                record = message.record
-                if message.type == Type.RECORD and record is not None:
-                    counts[(record.stream, record.namespace)] += 1.0
-                    body: dict[str, Any] = {"stream": record.stream, "data": record.data}
-                    body["emitted_at"] = record.emitted_at
-                    if record.namespace is not None:
-                        body["namespace"] = record.namespace
-                    block.append(dumps({"type": "RECORD", "record": body}))
-                    if len(block) >= RECORDS_PER_WRITE:
-                        yield _lines(block)
-                    continue
-                if block:
-                    yield _lines(block)
-                if isinstance(message, RecordBlock):
-                    counts[(message.stream, message.namespace)] += message.count
-                    yield message.lines
-                    continue
-                if message.type == Type.STATE and message.state is not None:
-                    message.state.sourceStats = AirbyteStateStats(recordCount=counts.pop(_stream_key(message), 0.0))
-                yield self.airbyte_message_to_string(message)
-        except Exception:
-            if block:  # the records read before a failure still go out, before its error
-                yield _lines(block)
-            raise
-        if block:
-            yield _lines(block)
-
-
-def _lines(block: list[bytes]) -> bytes:
-    """The block's lines, each ending with a newline; the block is emptied."""
-    block.append(b"")
-    text = b"\n".join(block)
-    block.clear()
-    return text
+        check_memory = self._memory_monitor.check_memory_usage
+        for message in messages:
+            check_memory()
+            if isinstance(message, RecordBlock):
+                counts[(message.stream, message.namespace)] += message.count
+                yield message.lines
+                continue
+            if message.type == Type.RECORD and message.record is not None:  # not from a stream of this source
+                counts[(message.record.stream, message.record.namespace)] += 1.0
+            elif message.type == Type.STATE and message.state is not None:
+                message.state.sourceStats = AirbyteStateStats(recordCount=counts.pop(_stream_key(message), 0.0))
+            yield self.airbyte_message_to_string(message)
 
 
 def _stream_key(message: AirbyteMessage) -> tuple[str, str | None]:

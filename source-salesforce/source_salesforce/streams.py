@@ -42,7 +42,7 @@ from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import MIN_RECORDS as PARALLEL_MIN_RECORDS
 from source_salesforce.page_workers import PageWorkers
 from source_salesforce.prefetch import prefetched
-from source_salesforce.record_blocks import RecordBlocks, record_block
+from source_salesforce.record_blocks import RecordBlock, RecordBlocks, record_block
 from source_salesforce.record_lines import record_line_parts
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
@@ -55,7 +55,6 @@ MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
 MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
 PROGRESS_EVERY_SECONDS = 30.0
 PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
-PROGRESS_BATCH = 10_000  # Bulk rows are counted in batches to keep per-record work small
 BLOCK_RECORDS = 1_000  # Bulk rows per RecordBlock: few messages, and a block's bytes stay under a megabyte or so
 # Records per Bulk job when no window size is configured: small enough that jobs pipeline (one is processed by
 # Salesforce while the previous one's results are read) and state is saved often, large enough to cost few calls.
@@ -233,8 +232,16 @@ class SalesforceStream(Stream, CheckpointMixin):
     # -- messages and state --------------------------------------------------------------------------------------
 
     def _records(self, rows: Iterable[dict[str, Any]]) -> Iterator[AirbyteMessage]:
+        """RECORD messages for `rows`: through SourceEntrypoint a RecordBlock per BLOCK_RECORDS rows (see
+        record_blocks), for any other caller one message per record."""
         name = self.name
         emitted_at = int(time.time() * 1000)
+        if self._require_context().record_blocks:
+            serialiser = RecordBlocks(name, self.namespace, emitted_at)
+            rows = iter(rows)
+            while block := serialiser.block(islice(rows, BLOCK_RECORDS)):
+                yield block
+            return
         for data in rows:
             yield AirbyteMessage(
                 type=Type.RECORD, record=AirbyteRecordMessage(stream=name, data=data, emitted_at=emitted_at)
@@ -521,7 +528,6 @@ class SalesforceStream(Stream, CheckpointMixin):
         self, result: BulkQueryResult, shaper: RecordShaper, progress: _Progress
     ) -> Iterator[AirbyteMessage]:
         context = self._require_context()
-        blocks = context.record_blocks
         workers = context.page_workers
         if workers and (result.number_records or 0) >= PARALLEL_MIN_RECORDS and workers.start():
             for count, lines in workers.lines(result.page_files(), shaper, self._line_parts):
@@ -529,21 +535,9 @@ class SalesforceStream(Stream, CheckpointMixin):
                 progress.add(count)
             return
         for header, rows in result.pages():
-            shape = shaper.csv_row_shaper(header)
-            if blocks:
-                serialiser = RecordBlocks(self.name, self.namespace, int(time.time() * 1000))
-                while block := serialiser.block(map(shape, islice(rows, BLOCK_RECORDS))):
-                    yield block
-                    progress.add(block.count)
-                continue
-            count = 0
-            for message in self._records(map(shape, rows)):
+            for message in self._records(map(shaper.csv_row_shaper(header), rows)):
                 yield message
-                count += 1
-                if count == PROGRESS_BATCH:
-                    progress.add(count)
-                    count = 0
-            progress.add(count)
+                progress.add(message.count if isinstance(message, RecordBlock) else 1)
 
     def _line_parts(self) -> tuple[bytes, bytes]:
         """The bytes around a record's data in its RECORD line, stamped now."""

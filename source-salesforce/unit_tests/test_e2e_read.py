@@ -252,7 +252,8 @@ def test_deleted_records_are_delivered(sf, org, admin, config):
 
 
 def test_console_entrypoint_read_matches_the_cdk_output(sf, org, admin, config, tmp_path):
-    """The batched writer of `read` gives the same messages as the CDK's entrypoint, state record counts included."""
+    """The console entrypoint's `read` (records in blocks) gives the same messages as the CDK's entrypoint, state
+    record counts included."""
     admin.configure(rest_page_size=7)
     streams = sf.discover(config)
     catalog = sf.configured_catalog(streams, ["Account", "Contact"], SyncMode.incremental)
@@ -264,7 +265,7 @@ def test_console_entrypoint_read_matches_the_cdk_output(sf, org, admin, config, 
     lines = "\n".join(entrypoint.run(entrypoint.parse_args(args))).splitlines()
     messages = [json.loads(line) for line in lines]
     records = [m["record"]["data"] for m in messages if m["type"] == "RECORD"]
-    # The CDK's serialiser drops null values from record data; the batched writer keeps them, so every record
+    # The CDK's serialiser drops null values from record data; record blocks keep them, so every record
     # of a stream has the same keys.
     assert [{k: v for k, v in r.items() if v is not None} for r in records] == [m.record.data for m in expected.records]
     assert len({tuple(r) for r in records if "AccountId" not in r}) == 1
