@@ -202,13 +202,3 @@ class RecordShaper:
             return finish(shaped) if finish else shaped
 
         return shape
-
-    def from_csv(self, row: Mapping[str, str]) -> dict[str, Any]:
-        # Runs once per Bulk row: a C-speed pass over the row, then only the fields that need a converter.
-        # The row holds exactly the selected columns (the job's header is the query's field list).
-        shaped: dict[str, Any] = {name: text or None for name, text in row.items()}
-        for name, convert in self._csv_converters:
-            text = shaped[name]
-            if text is not None:
-                shaped[name] = convert(text)
-        return self._finish(shaped) if self._compounds else shaped

@@ -1,6 +1,12 @@
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import from_describe
 
+
+def shaped_csv(shaper, cells):
+    """A Bulk CSV row, given as {column: text} in header order, shaped the way a Bulk read shapes it."""
+    return shaper.csv_row_shaper(list(cells))(list(cells.values()))
+
+
 DESCRIBE = {
     "name": "X__c",
     "fields": [
@@ -54,7 +60,7 @@ def test_rest_and_csv_give_identical_records():
         "Loc__Latitude__s": "1.5",
         "Loc__Longitude__s": "-2.0",
     }
-    from_rest, from_csv = shaper.from_rest(rest), shaper.from_csv(csv)
+    from_rest, from_csv = shaper.from_rest(rest), shaped_csv(shaper, csv)
     assert from_rest == from_csv
     assert list(from_rest) == list(from_csv)
     assert from_csv["Text__c"] == "NA"
@@ -66,7 +72,8 @@ def test_rest_and_csv_give_identical_records():
 def test_empty_values_are_null_in_both():
     schema = from_describe(DESCRIBE)
     shaper = RecordShaper(schema, ["Id", "Text__c", "Flag__c", "Count__c", "Loc__c"])
-    csv = shaper.from_csv(
+    csv = shaped_csv(
+        shaper,
         {
             "Id": "a00000000000001AAA",
             "Text__c": "",
@@ -74,7 +81,7 @@ def test_empty_values_are_null_in_both():
             "Count__c": "",
             "Loc__Latitude__s": "",
             "Loc__Longitude__s": "",
-        }
+        },
     )
     rest = shaper.from_rest(
         {
@@ -123,7 +130,6 @@ def test_the_generated_csv_row_shaper_gives_what_the_generic_one_does():
     for row in rows:
         expected = generic(row)
         assert repr(generated(row)) == repr(expected)  # same values, types and key order (nan included)
-        assert repr(expected) == repr(shaper.from_csv(dict(zip(header, row, strict=True))))
         assert repr(generated([*row, "extra"])) == repr(generic([*row, "extra"]))  # a row of another length
     assert generated(rows[1])["Addr__c"] is None and generated(rows[0])["Addr__c"] == {
         "street": "Main St",
