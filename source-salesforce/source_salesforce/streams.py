@@ -72,7 +72,7 @@ class ReadContext:
     rest: RestClient
     bulk: BulkClient
     config: SourceConfig
-    record_blocks: bool = False  # Bulk rows go out as RecordBlocks (only SourceEntrypoint writes those)
+    record_blocks: bool = False  # records go out as RecordBlocks (only SourceEntrypoint writes those)
     page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
