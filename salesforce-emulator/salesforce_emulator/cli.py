@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import requests
-import uvicorn
 
+from salesforce_emulator import server
 from salesforce_emulator.app import create_app
 from salesforce_emulator.org import Config, Org
+from salesforce_emulator.tls import make_certificates
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -20,13 +27,27 @@ def serve(args: argparse.Namespace) -> int:
         config.jwt_public_key = Path(args.jwt_public_key).read_text()
     org = Org(args.db, config)
     org.seed_data(args.seed, args.records)
-    print(f"salesforce-emulator serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    sock = server.listen(args.host, args.port)
+    proxy_sock = server.listen(args.host, args.proxy) if args.proxy is not None else None
+    tls = args.tls or proxy_sock is not None  # the proxy tunnels https, so the emulator serves https behind it
+    cert_dir = None
+    certificates = None
+    if tls:
+        cert_dir = args.cert_dir or tempfile.mkdtemp(prefix="sf-emulator-tls-")
+        Path(cert_dir).mkdir(parents=True, exist_ok=True)
+        certificates = make_certificates(cert_dir, (args.host, "localhost"))
+    scheme = "https" if tls else "http"
+    _say(f"salesforce-emulator serving on {scheme}://{args.host}:{sock.getsockname()[1]}")
+    if certificates is not None:
+        _say(f"CA bundle (trust it with REQUESTS_CA_BUNDLE): {certificates.ca_file}")
+    if proxy_sock is not None:
+        _say(f"proxy for Salesforce's hosts: HTTPS_PROXY=http://{args.host}:{proxy_sock.getsockname()[1]}")
     try:
-        uvicorn.run(
-            create_app(org), host=args.host, port=args.port, log_level="warning", lifespan="off", proxy_headers=False
-        )
+        server.EmulatorServer(server.config(create_app(org), certificates), proxy_sock).run(sockets=[sock])
     finally:
         org.close()
+        if cert_dir is not None and not args.cert_dir:
+            shutil.rmtree(cert_dir, ignore_errors=True)
     return 0
 
 
@@ -62,6 +83,20 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--token-ttl", type=float, default=7200)
     run.add_argument("--daily-limit", type=int, default=15000)
     run.add_argument("--jwt-public-key", default=None, help="PEM file of the key that signs JWT bearer assertions")
+    run.add_argument("--tls", action="store_true", help="serve https with a throw-away CA (its file is printed)")
+    run.add_argument(
+        "--proxy",
+        type=int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="PORT",
+        help="also answer HTTP CONNECT for Salesforce's login and My Domain hosts on PORT (default: a free port); "
+        "implies --tls",
+    )
+    run.add_argument(
+        "--cert-dir", default=None, help="write the CA and server certificate here (default: a temporary directory)"
+    )
     run.set_defaults(func=serve)
     bus = commands.add_parser("events", help="print the events published on the bus, one JSON per line")
     bus.add_argument("--url", required=True)

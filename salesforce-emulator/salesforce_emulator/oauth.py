@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from salesforce_emulator.jsonresp import json_response
+from salesforce_emulator.proxy import LOGIN_HOSTS
 
 CLIENT_ID = "emulator-client-id"
 CLIENT_SECRET = "emulator-client-secret"  # noqa: S105 - a fixed test-only credential of the local org
@@ -24,6 +25,8 @@ PASSWORD = "emulator-password"  # noqa: S105
 SECURITY_TOKEN = "EMULATORTOKEN"  # noqa: S105
 REFRESH_TOKEN = "emulator-refresh-token"  # noqa: S105
 ORG_ID = "00D8d0000000001EAA"
+# The org's My Domain: the instance_url of a login made through Salesforce's login hosts (via the CONNECT proxy).
+MY_DOMAIN = "emulator.my.salesforce.com"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -73,6 +76,7 @@ async def token_endpoint(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     grant = form.get("grant_type")
     base_url = str(request.base_url).rstrip("/")
+    instance_url = f"https://{MY_DOMAIN}" if request.url.hostname in LOGIN_HOSTS else base_url
     if grant == "password":
         if form.get("client_id") != CLIENT_ID:
             return _error("invalid_client_id", "client identifier invalid")
@@ -108,7 +112,7 @@ async def token_endpoint(request: Request) -> Response:
     ).decode()
     body = {
         "access_token": token,
-        "instance_url": base_url,
+        "instance_url": instance_url,
         "id": identity,
         "token_type": "Bearer",
         "issued_at": issued_at,

@@ -6,19 +6,21 @@ uvicorn serves the app from a background thread on a free port of 127.0.0.1; `ad
 from __future__ import annotations
 
 import functools
-import socket
+import shutil
+import tempfile
 import threading
 import time
 from typing import Any
 
 import requests
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salesforce_emulator import oauth
 from salesforce_emulator.app import create_app
 from salesforce_emulator.org import Config, Org
+from salesforce_emulator.server import EmulatorServer, config, listen
+from salesforce_emulator.tls import Certificates, make_certificates
 
 FLOWS = ("username_password", "refresh_token", "client_credentials", "jwt_bearer")
 
@@ -41,9 +43,11 @@ def jwt_key_pair() -> tuple[str, str]:
 class Admin:
     """A small client for the admin API (/__emulator/...)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, verify: str | bool = True) -> None:
         self.base = url + "/__emulator"
         self.http = requests.Session()
+        self.http.verify = verify
+        self.http.trust_env = False  # straight to the org, whatever HTTPS_PROXY a test sets for its client
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, self.base + path, timeout=120, **kwargs)
@@ -105,6 +109,8 @@ class Emulator:
         query_timeout_rows: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
+        proxy: bool = False,
     ) -> None:
         self._private_key, public_key = jwt_key_pair()
         config = Config(
@@ -117,28 +123,27 @@ class Emulator:
         self.org = Org(db_path, config)
         self.org.seed_data(seed, records)
         self._host, self._port = host, port
-        self._server: uvicorn.Server | None = None
+        self._tls = tls or proxy  # the proxy tunnels https to the emulator, so it needs the emulator on https
+        self._proxy = proxy
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
+        self._cert_dir: str | None = None
+        self.certificates: Certificates | None = None
         self.url = ""
+        self.ca_file: str | None = None  # the CA bundle clients trust (REQUESTS_CA_BUNDLE), with tls or proxy
+        self.proxy_url: str | None = None  # HTTPS_PROXY for clients with hard-coded Salesforce hosts, with proxy
         self.admin: Admin
 
     def start(self) -> Emulator:
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for sockets whose proto says
-        # TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle) between headers and body.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
+        sock = listen(self._host, self._port)
         port = sock.getsockname()[1]
+        proxy_sock = listen(self._host, 0) if self._proxy else None
+        if self._tls:
+            self._cert_dir = tempfile.mkdtemp(prefix="sf-emulator-tls-")
+            self.certificates = make_certificates(self._cert_dir, (self._host, "localhost"))
+            self.ca_file = str(self.certificates.ca_file)
         self._app = create_app(self.org)
-        config = uvicorn.Config(
-            self._app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            proxy_headers=False,
-            timeout_keep_alive=30,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = EmulatorServer(config(self._app, self.certificates), proxy_sock)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"salesforce-emulator-{port}"
@@ -149,8 +154,10 @@ class Emulator:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the emulator did not start")
             time.sleep(0.005)
-        self.url = f"http://{self._host}:{port}"
-        self.admin = Admin(self.url)
+        self.url = f"{'https' if self._tls else 'http'}://{self._host}:{port}"
+        if proxy_sock is not None:
+            self.proxy_url = f"http://{self._host}:{proxy_sock.getsockname()[1]}"
+        self.admin = Admin(self.url, self.ca_file or True)
         return self
 
     def stop(self) -> None:
@@ -163,6 +170,9 @@ class Emulator:
         if registry is not None:  # Bulk job results live in a temporary folder until the registry closes
             registry.close()
         self.org.close()
+        if self._cert_dir is not None:
+            shutil.rmtree(self._cert_dir, ignore_errors=True)
+            self._cert_dir = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -195,7 +205,7 @@ class Emulator:
     def access_token(self) -> str:
         """Log in with the password flow and return a fresh access token (for raw-request tests)."""
         creds = self.credentials("username_password")
-        response = requests.post(
+        response = self.admin.http.post(  # the admin session: straight to the org, trusting its CA
             self.url + "/services/oauth2/token",
             timeout=30,
             data={
