@@ -60,6 +60,16 @@ async def config(request: Request) -> Response:
     return json_response(org.config.to_json())
 
 
+async def latency(request: Request) -> Response:
+    org = _org(request)
+    if request.method == "PUT":
+        try:
+            org.latency.configure(await _body(request))
+        except (ValueError, AttributeError) as exc:
+            return _problem(str(exc))
+    return json_response(org.latency.to_json())
+
+
 async def fields(request: Request) -> Response:
     org = _org(request)
     sobject = request.path_params["sobject"]
@@ -120,6 +130,7 @@ def routes() -> list[Route]:
         Route(base + "/calls", calls, methods=["GET", "DELETE"]),
         Route(base + "/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(base + "/config", config, methods=["GET", "PUT"]),
+        Route(base + "/latency", latency, methods=["GET", "PUT"]),
         Route(base + "/schema/objects", objects, methods=["POST"]),
         Route(base + "/schema/{sobject}/fields", fields, methods=["POST"]),
         Route(base + "/schema/{sobject}/fields/{field}", fields, methods=["DELETE"]),

@@ -123,7 +123,7 @@ async def create_query_job(request: Request) -> Response:
         query=soql,
         state="UploadComplete",
     )
-    registry.run_later(job, lambda j: bulk_query.process(j, org, plan, parsed.limit))
+    registry.run_later(job, lambda j: bulk_query.process(j, org, plan, parsed.limit), **org.latency.bulk_pacing())
     return json_response(job.created())
 
 

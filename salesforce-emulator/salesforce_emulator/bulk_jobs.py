@@ -6,6 +6,7 @@ temporary directory, so a million-row job costs disk, not memory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -165,6 +166,7 @@ class JobRegistry:
         self._root = tempfile.mkdtemp(prefix="sf-emulator-bulk-")
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bulk-job")
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._root, True)
+        self._closed = False
 
     def new_job(self, **fields: Any) -> Job:
         with self._lock:
@@ -192,16 +194,23 @@ class JobRegistry:
             self._jobs.pop(job.id, None)
         shutil.rmtree(job.directory, ignore_errors=True)
 
-    def run_later(self, job: Job, work: Any) -> None:
-        """Process `job` on a worker thread after the configured delay.
+    def run_later(self, job: Job, work: Any, *, start_delay: float = 0.0, rows_per_second: float = 0.0) -> None:
+        """Process `job` on a worker thread after the configured delay (or `start_delay`, when longer).
 
-        `work(job)` does the processing and returns None, or the errorMessage of a Failed job.
+        `work(job)` does the processing and returns None, or the errorMessage of a Failed job. With
+        `rows_per_second`, the job stays InProgress until its rows took that long at that rate, however fast the
+        work really was. The waits are timers of the event loop: a waiting job holds no thread.
         """
-        delay = self.settings.processing_delay
+        loop = asyncio.get_running_loop()
+        delay = max(self.settings.processing_delay, start_delay)
+
+        def finish(error: str | None, started: float) -> None:
+            job.processing_ms = int((time.monotonic() - started) * 1000)
+            if job.cancelled.is_set() or job.state in TERMINAL_STATES:
+                return  # aborted (or deleted) while processing
+            job.set_state("Failed" if error else "JobComplete", error)
 
         def run() -> None:
-            if delay > 0:
-                time.sleep(delay)
             if job.cancelled.is_set() or job.state in TERMINAL_STATES:
                 return
             started = time.monotonic()
@@ -210,14 +219,23 @@ class JobRegistry:
                 error = work(job)
             except Exception as exc:  # a bug in processing must end the job, not leave it InProgress forever
                 error = f"InternalServerError : {type(exc).__name__}"
-            job.processing_ms = int((time.monotonic() - started) * 1000)
-            if job.cancelled.is_set() or job.state in TERMINAL_STATES:
-                return  # aborted (or deleted) while processing
-            job.set_state("Failed" if error else "JobComplete", error)
+            hold = started + job.processed / rows_per_second - time.monotonic() if rows_per_second > 0 else 0.0
+            if hold > 0 and not error:
+                loop.call_soon_threadsafe(loop.call_later, hold, finish, error, started)
+            else:
+                finish(error, started)
 
-        self._executor.submit(run)
+        def submit() -> None:
+            if not self._closed:
+                self._executor.submit(run)
+
+        if delay > 0:
+            loop.call_later(delay, submit)
+        else:
+            submit()
 
     def close(self) -> None:
+        self._closed = True
         for job in self.list("query") + self.list("ingest"):
             job.cancelled.set()
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -13,6 +13,7 @@ import requests
 
 from salesforce_emulator import server
 from salesforce_emulator.app import create_app
+from salesforce_emulator.latency import PROFILES
 from salesforce_emulator.org import Config, Org
 from salesforce_emulator.tls import make_certificates
 
@@ -26,6 +27,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.jwt_public_key:
         config.jwt_public_key = Path(args.jwt_public_key).read_text()
     org = Org(args.db, config)
+    org.latency.configure({"profile": args.profile})
     org.seed_data(args.seed, args.records)
     sock = server.listen(args.host, args.port)
     proxy_sock = server.listen(args.host, args.proxy) if args.proxy is not None else None
@@ -83,6 +85,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--token-ttl", type=float, default=7200)
     run.add_argument("--daily-limit", type=int, default=15000)
     run.add_argument("--jwt-public-key", default=None, help="PEM file of the key that signs JWT bearer assertions")
+    run.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="default",
+        help="latency profile: default (no added latency) or production (a busy org over the internet)",
+    )
     run.add_argument("--tls", action="store_true", help="serve https with a throw-away CA (its file is printed)")
     run.add_argument(
         "--proxy",

@@ -1,5 +1,6 @@
 """What every /services/data request goes through before a route sees it: API version, session, daily limit,
-the call counter, injected faults, and the Sforce-Limit-Info header on the way out.
+the call counter, the latency profile's waits and limits, injected faults, and the Sforce-Limit-Info header on the
+way out.
 
 It wraps the whole Starlette app as plain ASGI, outermost, so that it holds uvicorn's own `send` and can cut a
 connection (faults `reset` and `truncate`).
@@ -13,12 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from salesforce_emulator.bulk_jobs import TERMINAL_STATES
 from salesforce_emulator.faults import Fault
+from salesforce_emulator.latency import CONCURRENT_REQUESTS, PacedSend
 
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
 
 DATA_PREFIX = "/services/data/"
+# Other Salesforce calls (login, identity): a latency profile's round trip applies to them too.
+OTHER_SALESFORCE_PREFIXES = ("/services/oauth2/", "/services/Soap/", "/id/")
+QUERY_PAGE = re.compile(r"^/(query|queryAll)(/[^/]+)?/?$")
+BULK_QUERY_CREATE = re.compile(r"^/jobs/query/?$")
 VERSION = re.compile(r"^/services/data/v(\d{2,3}\.\d)(/.*)?$")
 MIN_VERSION, MAX_VERSION = 20.0, 64.0
 # Path segments that are record ids, job ids or query locators: counted as one endpoint.
@@ -42,6 +49,8 @@ class Gateway:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(DATA_PREFIX) or scope["path"] == DATA_PREFIX:
+            if scope["type"] == "http" and scope["path"].startswith(OTHER_SALESFORCE_PREFIXES):
+                await self.org.latency.round_trip()
             await self.app(scope, receive, send)
             return
         org = self.org
@@ -63,7 +72,36 @@ class Gateway:
         if used > limit:
             await _send_json(send, 403, TOTAL_REQUESTS, limit_header)
             return
-        fault = org.faults.take(method, path)
+        latency = org.latency
+        if not latency.active:
+            await self._answer(scope, receive, send, token, limit_header)
+            return
+        ticket = latency.admit()
+        if ticket is None:
+            await _send_json(send, 403, CONCURRENT_REQUESTS, limit_header)
+            return
+        try:
+            await latency.round_trip()
+            if method == "POST" and BULK_QUERY_CREATE.match(rest) and self._bulk_query_jobs_full():
+                limit_text = latency.profile.max_bulk_query_jobs
+                message = f"Max number of concurrent Bulk API 2.0 query jobs ({limit_text}) exceeded."
+                await _send_json(send, 400, [{"errorCode": "LIMIT_EXCEEDED", "message": message}], limit_header)
+                return
+            paced = PacedSend(send, latency.profile, method == "GET" and bool(QUERY_PAGE.match(rest)))
+            await self._answer(scope, receive, paced.send, token, limit_header)
+        finally:
+            latency.release(ticket)
+
+    def _bulk_query_jobs_full(self) -> bool:
+        maximum = self.org.latency.profile.max_bulk_query_jobs
+        registry = getattr(self.app.state, "bulk", None)
+        if not maximum or registry is None:
+            return False
+        return sum(1 for job in registry.list("query") if job.state not in TERMINAL_STATES) >= maximum
+
+    async def _answer(self, scope: dict, receive: Any, send: Any, token: str, limit_header: dict[str, str]) -> None:
+        """The route's answer, or the answer of a fault injected for this request."""
+        fault = self.org.faults.take(scope["method"], scope["path"])
         if fault is not None:
             handled = await self._fault(fault, token, scope, receive, send, limit_header)
             if handled:

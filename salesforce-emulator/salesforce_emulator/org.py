@@ -17,6 +17,7 @@ from typing import Any
 from salesforce_emulator.dml import ROLLED_BACK, RecordWriter, WriteContext, error, failure
 from salesforce_emulator.faults import FaultRegistry
 from salesforce_emulator.ids import make_id
+from salesforce_emulator.latency import Latency
 from salesforce_emulator.oauth import TokenStore
 from salesforce_emulator.objects import seeded_schema
 from salesforce_emulator.pending import PendingWrites
@@ -110,6 +111,7 @@ class Org:
         self.faults = FaultRegistry()
         self.calls = CallCounter()
         self.events = EventBus()
+        self.latency = Latency()
         self.api_user_id = make_id(KEY_PREFIXES["User"], API_USER)
         self.assignee_id = make_id(KEY_PREFIXES["User"], ASSIGNEE)
         self.usage_lock = threading.Lock()

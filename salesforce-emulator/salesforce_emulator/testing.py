@@ -72,6 +72,10 @@ class Admin:
     def configure(self, **settings: Any) -> dict[str, Any]:
         return self._call("PUT", "/config", json=settings)
 
+    def latency(self, **settings: Any) -> dict[str, Any]:
+        """Change the latency profile (`profile="production"`, and/or single values); the profile now in force."""
+        return self._call("PUT", "/latency", json=settings)
+
     def add_field(self, sobject: str, name: str, type: str, **spec: Any) -> dict[str, Any]:  # noqa: A002
         return self._call("POST", f"/schema/{sobject}/fields", json={"name": name, "type": type, **spec})
 
@@ -111,6 +115,7 @@ class Emulator:
         port: int = 0,
         tls: bool = False,
         proxy: bool = False,
+        profile: str = "default",
     ) -> None:
         self._private_key, public_key = jwt_key_pair()
         config = Config(
@@ -121,6 +126,7 @@ class Emulator:
             jwt_public_key=public_key,
         )
         self.org = Org(db_path, config)
+        self.org.latency.configure({"profile": profile})
         self.org.seed_data(seed, records)
         self._host, self._port = host, port
         self._tls = tls or proxy  # the proxy tunnels https to the emulator, so it needs the emulator on https
