@@ -7,7 +7,7 @@ PACKAGES := salesforce-api salesforce-emulator source-salesforce destination-sal
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install demo test lint bench soak emulator lock clean
+.PHONY: install demo test lint bench soak emulator compat lock clean
 
 install: $(STAMP)
 
@@ -36,6 +36,14 @@ soak: $(STAMP)
 
 emulator: $(STAMP)
 	$(BIN)/salesforce-emulator serve --port 8443 --seed demo
+
+# Airbyte's own source-salesforce, unmodified, against the emulator over https through its proxy (not part of
+# `make test`: it installs a package). Its venv is kept under ~/.cache and reused.
+COMPAT_VENV := $(HOME)/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3
+compat: $(STAMP)
+	test -x $(COMPAT_VENV)/bin/source-salesforce || { rm -rf $(COMPAT_VENV) && $(PYTHON) -m venv $(COMPAT_VENV) && \
+		$(COMPAT_VENV)/bin/python -m pip install --quiet airbyte-source-salesforce==2.10.3; }
+	$(BIN)/python scripts/compat_airbyte_source.py --connector $(COMPAT_VENV)/bin/source-salesforce
 
 # Re-resolve every dependency and rewrite the pins (run after changing a pyproject dependency).
 lock:

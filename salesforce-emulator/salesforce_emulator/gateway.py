@@ -9,6 +9,7 @@ connection (faults `reset` and `truncate`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ ID_SEGMENT = re.compile(r"^(?=.*\d)[a-zA-Z0-9]{15,18}(?:-\d+)?$")
 
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 TOTAL_REQUESTS = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+# Header names whose spelling is not the capitalized words of their lowercase form.
+HEADER_NAMES = {b"sforce-numberofrecords": b"Sforce-NumberOfRecords", b"www-authenticate": b"WWW-Authenticate"}
 NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
 
 
@@ -49,9 +52,12 @@ class Gateway:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(DATA_PREFIX) or scope["path"] == DATA_PREFIX:
-            if scope["type"] == "http" and scope["path"].startswith(OTHER_SALESFORCE_PREFIXES):
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            if scope["path"].startswith(OTHER_SALESFORCE_PREFIXES):
                 await self.org.latency.round_trip()
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _with_headers(send, {}))
             return
         org = self.org
         method = scope["method"]
@@ -151,20 +157,36 @@ def _bearer(scope: dict) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _wire_name(name: bytes) -> bytes:
+    """A header name as Salesforce writes it ('sforce-limit-info' -> 'Sforce-Limit-Info').
+
+    Starlette lowercases header names, which HTTP allows; but a client that copies headers into a plain dict and
+    looks one up by its usual spelling only works with the spelling real orgs send over HTTP/1.1.
+    """
+    lower = name.lower()
+    return HEADER_NAMES.get(lower) or b"-".join(part.capitalize() for part in lower.split(b"-"))
+
+
+def _wire_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    return [(_wire_name(name), value) for name, value in headers]
+
+
 async def _send_json(send: Any, status: int, body: Any, headers: dict[str, str]) -> None:
     data = orjson.dumps(body)
     raw = [(b"content-type", b"application/json;charset=UTF-8"), (b"content-length", str(len(data)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.start", "status": status, "headers": _wire_headers(raw)})
     await send({"type": "http.response.body", "body": data})
 
 
 def _with_headers(send: Any, headers: dict[str, str]) -> Any:
+    """`send` with `headers` added to the response, and every header name spelled as Salesforce does."""
     extra = [(k.encode(), v.encode()) for k, v in headers.items()]
 
     async def wrapped(message: dict) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
+            message = {**message, "headers": _wire_headers([*message.get("headers", []), *extra])}
         await send(message)
 
     return wrapped
@@ -200,7 +222,7 @@ def _truncating(send: Any, headers: dict[str, str]) -> Any:
         body = b"".join(chunks)
         raw = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         raw += [(b"content-length", str(len(body)).encode()), *extra]
-        await send({"type": "http.response.start", "status": start.get("status", 200), "headers": raw})
+        await send({"type": "http.response.start", "status": start.get("status", 200), "headers": _wire_headers(raw)})
         await send({"type": "http.response.body", "body": body[: max(1, len(body) // 2)], "more_body": True})
         _abort(send)
 

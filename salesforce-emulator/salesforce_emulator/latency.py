@@ -99,6 +99,11 @@ class Latency:
         self._running[ticket] = now
         return ticket
 
+    @property
+    def running(self) -> int:
+        """Data API requests under way now."""
+        return len(self._running)
+
     def release(self, ticket: int) -> None:
         self._running.pop(ticket, None)
 

@@ -72,6 +72,10 @@ class Admin:
     def configure(self, **settings: Any) -> dict[str, Any]:
         return self._call("PUT", "/config", json=settings)
 
+    def bulk(self, **settings: Any) -> dict[str, Any]:
+        """Change Bulk API settings (`query_page_size`, `processing_delay`, ...); all of them afterwards."""
+        return self._call("PUT", "/bulk", json=settings)
+
     def latency(self, **settings: Any) -> dict[str, Any]:
         """Change the latency profile (`profile="production"`, and/or single values); the profile now in force."""
         return self._call("PUT", "/latency", json=settings)

@@ -66,7 +66,7 @@ def test_rest_query_time_grows_with_the_records_on_the_page(
     emulator: Emulator, api_for: Callable[[Emulator], Api]
 ) -> None:
     api = api_for(emulator)
-    emulator.admin.latency(query_seconds_per_record=0.02)
+    emulator.admin.latency(query_seconds_per_record=0.05)
     finished: list[str] = []
 
     def run(name: str, soql: str) -> None:
@@ -84,7 +84,7 @@ def test_rest_query_time_grows_with_the_records_on_the_page(
 
     page, elapsed = timed(lambda: api("GET", "/query", params={"q": QUERY}))
     assert len(page.json()["records"]) == 20
-    assert elapsed >= 20 * 0.02
+    assert elapsed >= 20 * 0.05
 
 
 def test_bodies_are_sent_at_the_configured_bandwidth(emulator: Emulator, api_for: Callable[[Emulator], Api]) -> None:
@@ -100,12 +100,15 @@ def test_long_running_requests_past_the_limit_are_refused(
     emulator: Emulator, api_for: Callable[[Emulator], Api]
 ) -> None:
     api = api_for(emulator)
-    emulator.admin.latency(round_trip_seconds=1.5, long_running_seconds=0.2, max_long_running_requests=2)
+    emulator.admin.latency(round_trip_seconds=3, long_running_seconds=0.2, max_long_running_requests=2)
     answers: list[int] = []
     slow = [threading.Thread(target=lambda: answers.append(api("GET", "/limits").status_code)) for _ in range(2)]
     for thread in slow:
         thread.start()
-    time.sleep(0.6)  # both now running for longer than long_running_seconds
+    deadline = time.monotonic() + 2
+    while emulator.org.latency.running < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # both now running for longer than long_running_seconds
 
     refused = api("GET", "/limits")
 

@@ -122,3 +122,29 @@ def test_proxy_tunnel_presents_a_certificate_for_the_requested_name(proxied: Emu
 )
 def test_which_hosts_are_tunnelled(host: str, tunnelled: bool) -> None:
     assert tunnels_to_emulator(host) is tunnelled
+
+
+def test_header_names_are_spelled_as_salesforce_sends_them(proxied: Emulator) -> None:
+    """A client may copy headers into a plain dict and look them up by Salesforce's spelling (Airbyte's CDK does)."""
+    http = proxied.admin.http
+    token = proxied.access_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = http.get(proxied.url + "/services/data/v62.0/limits", headers=headers, timeout=30)
+    assert {"Content-Type", "Content-Length", "Sforce-Limit-Info"} <= set(dict(answer.headers))
+    job = http.post(
+        proxied.url + "/services/data/v62.0/jobs/query",
+        json={"operation": "query", "query": "SELECT Id FROM Account"},
+        headers=headers,
+        timeout=30,
+    ).json()
+    while (
+        http.get(f"{proxied.url}/services/data/v62.0/jobs/query/{job['id']}", headers=headers, timeout=30).json()[
+            "state"
+        ]
+        != "JobComplete"
+    ):
+        pass
+    results = http.get(f"{proxied.url}/services/data/v62.0/jobs/query/{job['id']}/results", headers=headers, timeout=30)
+    assert {"Content-Type", "Sforce-Locator", "Sforce-NumberOfRecords"} <= set(dict(results.headers))
+    refused = http.get(proxied.url + "/services/data/v62.0/limits", timeout=30)
+    assert "WWW-Authenticate" in dict(refused.headers)
