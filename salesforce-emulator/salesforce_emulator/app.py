@@ -1,4 +1,5 @@
-"""The emulator's ASGI application: OAuth, REST, Bulk API 2.0 and admin routes behind the request gateway."""
+"""The emulator's ASGI application: OAuth, identity, REST, Bulk API 2.0 and admin routes behind the request
+gateway."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from salesforce_emulator import admin, rest
+from salesforce_emulator import admin, identity, rest
 from salesforce_emulator.gateway import Gateway
 from salesforce_emulator.jsonresp import not_found
-from salesforce_emulator.oauth import token_endpoint
+from salesforce_emulator.oauth import authorize_endpoint, token_endpoint
 from salesforce_emulator.org import Org
 
 try:  # Bulk API 2.0 lives in its own module; the REST org still works without it.
@@ -26,6 +27,8 @@ async def _not_found(request: Any, exc: Exception) -> Any:
 def create_app(org: Org) -> Gateway:
     routes = [
         Route("/services/oauth2/token", token_endpoint, methods=["POST"]),
+        Route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"]),
+        *identity.routes(),
         *admin.routes(),
         *list(bulk_routes),
         *rest.routes(),

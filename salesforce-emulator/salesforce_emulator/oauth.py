@@ -1,4 +1,5 @@
-"""The OAuth 2.0 token endpoint: four grants, Salesforce's success and error bodies, expiring access tokens."""
+"""OAuth 2.0: the token endpoint (five grants, Salesforce's success and error bodies, expiring access tokens) and the
+authorize endpoint of the web-server flow."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from salesforce_emulator.jsonresp import json_response
 from salesforce_emulator.proxy import LOGIN_HOSTS
@@ -28,6 +29,8 @@ ORG_ID = "00D8d0000000001EAA"
 # The org's My Domain: the instance_url of a login made through Salesforce's login hosts (via the CONNECT proxy).
 MY_DOMAIN = "emulator.my.salesforce.com"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CODE_TTL_SECONDS = 15 * 60  # Salesforce's authorization codes are good for 15 minutes, once
+DEFAULT_SCOPE = "refresh_token full"
 
 
 @dataclass
@@ -36,9 +39,22 @@ class Session:
     expires_at: float
 
 
+@dataclass
+class Grant:
+    """What an authorization code stands for, until the client redeems it."""
+
+    user_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    code_challenge_method: str
+    expires_at: float
+
+
 class TokenStore:
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._codes: dict[str, Grant] = {}
         self._lock = threading.Lock()
 
     def issue(self, user_id: str, ttl: float) -> str:
@@ -65,6 +81,23 @@ class TokenStore:
         with self._lock:
             self._sessions.clear()
 
+    def issue_code(self, grant: Grant) -> str:
+        code = "aPrx" + secrets.token_urlsafe(40)
+        with self._lock:
+            self._codes[code] = grant
+        return code
+
+    def redeem_code(self, code: str) -> Grant | None:
+        """The grant of a code (once: a code is gone after its first use, good or bad)."""
+        with self._lock:
+            return self._codes.pop(code, None)
+
+
+def instance_url(request: Request) -> str:
+    """The org's URL for a client: its My Domain when it came in through a login host (via the proxy)."""
+    base_url = str(request.base_url).rstrip("/")
+    return f"https://{MY_DOMAIN}" if request.url.hostname in LOGIN_HOSTS else base_url
+
 
 def _error(error: str, description: str, status: int = 400) -> Response:
     return json_response({"error": error, "error_description": description}, status)
@@ -76,7 +109,7 @@ async def token_endpoint(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     grant = form.get("grant_type")
     base_url = str(request.base_url).rstrip("/")
-    instance_url = f"https://{MY_DOMAIN}" if request.url.hostname in LOGIN_HOSTS else base_url
+    scope = None
     if grant == "password":
         if form.get("client_id") != CLIENT_ID:
             return _error("invalid_client_id", "client identifier invalid")
@@ -96,6 +129,11 @@ async def token_endpoint(request: Request) -> Response:
             return _error("invalid_client_id", "client identifier invalid")
         if form.get("client_secret") != CLIENT_SECRET:
             return _error("invalid_client", "invalid client credentials")
+    elif grant == "authorization_code":
+        redeemed = _redeem(form, org.tokens)
+        if isinstance(redeemed, Response):
+            return redeemed
+        scope = redeemed.scope
     elif grant == JWT_GRANT:
         problem = _check_assertion(str(form.get("assertion") or ""), org.config.jwt_public_key)
         if problem:
@@ -112,15 +150,76 @@ async def token_endpoint(request: Request) -> Response:
     ).decode()
     body = {
         "access_token": token,
-        "instance_url": instance_url,
+        "instance_url": instance_url(request),
         "id": identity,
         "token_type": "Bearer",
         "issued_at": issued_at,
         "signature": signature,
     }
     if grant == "refresh_token":
-        body["scope"] = "refresh_token full"
+        body["scope"] = DEFAULT_SCOPE
+    if scope is not None:  # the web-server flow: a refresh token for later logins, and the scope granted
+        body = {"access_token": token, "refresh_token": REFRESH_TOKEN, **body}
+        body["scope"] = scope
     return json_response(body)
+
+
+def _redeem(form: dict[str, str], tokens: TokenStore) -> Grant | Response:
+    """The grant behind an authorization code sent to the token endpoint, or Salesforce's refusal."""
+    if form.get("client_id") != CLIENT_ID:
+        return _error("invalid_client_id", "client identifier invalid")
+    verifier = form.get("code_verifier")
+    if form.get("client_secret") not in (None, CLIENT_SECRET) or (form.get("client_secret") is None and not verifier):
+        return _error("invalid_client", "invalid client credentials")
+    grant = tokens.redeem_code(form.get("code") or "")
+    if grant is None:
+        return _error("invalid_grant", "invalid authorization code")
+    if grant.expires_at <= time.time():
+        return _error("invalid_grant", "expired authorization code")
+    if form.get("redirect_uri") != grant.redirect_uri:
+        return _error("redirect_uri_mismatch", "redirect_uri must match configuration")
+    if grant.code_challenge is not None:
+        if not verifier:
+            return _error("invalid_grant", "invalid code verifier")
+        digest = hashlib.sha256(verifier.encode()).digest()
+        expected = (
+            base64.urlsafe_b64encode(digest).decode().rstrip("=") if grant.code_challenge_method == "S256" else verifier
+        )
+        if not hmac.compare_digest(expected, grant.code_challenge):
+            return _error("invalid_grant", "invalid code verifier")
+    return grant
+
+
+async def authorize_endpoint(request: Request) -> Response:
+    """The web-server flow's authorization step: the API user approves at once, and the browser is sent back to
+    `redirect_uri` with `code` (and the client's `state`)."""
+    org = request.app.state.org
+    params = request.query_params
+    if params.get("client_id") != CLIENT_ID:
+        return _error("invalid_client_id", "client identifier invalid")
+    redirect_uri = params.get("redirect_uri") or ""
+    if urlsplit(redirect_uri).scheme not in {"http", "https"}:
+        return _error("redirect_uri_mismatch", "redirect_uri must match configuration")
+    answer: dict[str, str] = {}
+    method = params.get("code_challenge_method") or "plain"
+    if params.get("response_type") != "code":
+        answer = {"error": "unsupported_response_type", "error_description": "response type not supported"}
+    elif method not in {"S256", "plain"}:
+        answer = {"error": "invalid_request", "error_description": "invalid code_challenge_method"}
+    else:
+        grant = Grant(
+            user_id=org.api_user_id,
+            redirect_uri=redirect_uri,
+            scope=params.get("scope") or DEFAULT_SCOPE,
+            code_challenge=params.get("code_challenge"),
+            code_challenge_method=method,
+            expires_at=time.time() + CODE_TTL_SECONDS,
+        )
+        answer = {"code": org.tokens.issue_code(grant)}
+    if "state" in params:
+        answer["state"] = params["state"]
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return RedirectResponse(redirect_uri + separator + urlencode(answer), status_code=302)
 
 
 def _check_assertion(assertion: str, public_key: str | None) -> str | None:

@@ -107,7 +107,7 @@ def test_jwt_bearer_grant(emulator: Emulator) -> None:
 
 
 def test_unsupported_grant(emulator: Emulator) -> None:
-    response = token(emulator, grant_type="authorization_code")
+    response = token(emulator, grant_type="urn:ietf:params:oauth:grant-type:saml2-bearer")
     assert response.status_code == 400
     assert response.json() == {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
 
