@@ -13,6 +13,7 @@ from salesforce_emulator.gateway import Gateway
 from salesforce_emulator.jsonresp import not_found
 from salesforce_emulator.oauth import authorize_endpoint, token_endpoint
 from salesforce_emulator.org import Org
+from salesforce_emulator.soap_login import soap_endpoint
 
 try:  # Bulk API 2.0 lives in its own module; the REST org still works without it.
     from salesforce_emulator.bulk import routes as bulk_routes
@@ -28,6 +29,7 @@ def create_app(org: Org) -> Gateway:
     routes = [
         Route("/services/oauth2/token", token_endpoint, methods=["POST"]),
         Route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"]),
+        Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
         *identity.routes(),
         *admin.routes(),
         *list(bulk_routes),

@@ -12,6 +12,7 @@ from salesforce_emulator import oauth
 from salesforce_emulator.proxy import tunnels_to_emulator
 from salesforce_emulator.testing import Emulator
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,22 @@ def test_simple_salesforce_logs_in_and_queries_through_the_proxy(
     assert [r["Id"] for r in result["records"]] == [r["Id"] for r in proxied.admin.records("Account")]
     created = sf.Contact.create({"LastName": "Through the proxy"})
     assert sf.Contact.get(created["id"])["LastName"] == "Through the proxy"
+
+
+def test_simple_salesforce_default_soap_login_through_the_proxy(
+    monkeypatch: pytest.MonkeyPatch, proxied: Emulator
+) -> None:
+    _through_proxy(monkeypatch, proxied)
+
+    # No consumer key: simple-salesforce's default, the SOAP login call on https://login.salesforce.com.
+    sf = Salesforce(
+        username=oauth.USERNAME, password=oauth.PASSWORD, security_token=oauth.SECURITY_TOKEN, version="62.0"
+    )
+
+    assert sf.sf_instance == oauth.MY_DOMAIN
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 30
+    with pytest.raises(SalesforceAuthenticationFailed, match="INVALID_LOGIN"):
+        Salesforce(username=oauth.USERNAME, password=oauth.PASSWORD, security_token="wrong", version="62.0")  # noqa: S106
 
 
 def test_sandbox_login_host_is_tunnelled_too(monkeypatch: pytest.MonkeyPatch, proxied: Emulator) -> None:
