@@ -28,12 +28,13 @@ async def _not_found(request: Any, exc: Exception) -> Any:
 def create_app(org: Org) -> Gateway:
     routes = [
         Route("/services/oauth2/token", token_endpoint, methods=["POST"]),
-        Route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"]),
-        Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
-        *identity.routes(),
         *admin.routes(),
         *list(bulk_routes),
         *rest.routes(),
+        # Rarely called, so last: Starlette tries routes in order, and every data API call would pay for them.
+        Route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"]),
+        Route("/services/Soap/u/{version}", soap_endpoint, methods=["POST"]),
+        *identity.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found})
     app.router.redirect_slashes = False

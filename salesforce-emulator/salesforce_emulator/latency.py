@@ -54,12 +54,9 @@ class Latency:
     def __init__(self, name: str = "default") -> None:
         self.name = name
         self.profile = _copy(PROFILES[name])
+        self.active = self.profile != PROFILES["default"]  # False: the gateway takes its path with no waits at all
         self._running: dict[int, float] = {}
         self._tickets = itertools.count()
-
-    @property
-    def active(self) -> bool:
-        return self.profile != PROFILES["default"]
 
     def configure(self, changes: dict[str, Any]) -> None:
         """`{"profile": name}` starts from a named profile; other keys set single values of the current one."""
@@ -77,6 +74,7 @@ class Latency:
         for key, value in changes.items():
             setattr(profile, key, int(value) if known[key] == "int" else float(value))
         self.profile = profile
+        self.active = profile != PROFILES["default"]
         if name is not None:
             self.name = name
         elif changes:
