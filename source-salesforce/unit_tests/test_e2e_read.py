@@ -296,9 +296,9 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
 ):
     """Bulk rows go out as record blocks through the console entrypoint, shaped in this process or in workers:
     the same records, states and counts as the CDK's own read."""
-    monkeypatch.setattr("source_salesforce.streams.BLOCK_RECORDS", 3)  # several blocks per page
+    monkeypatch.setattr("source_salesforce.record_output.BLOCK_RECORDS", 3)  # several blocks per page
     monkeypatch.setattr("source_salesforce.source.worker_count", lambda: workers)
-    monkeypatch.setattr("source_salesforce.streams.PARALLEL_MIN_RECORDS", 0)
+    monkeypatch.setattr("source_salesforce.record_output.PARALLEL_MIN_RECORDS", 0)
     monkeypatch.setattr("source_salesforce.page_workers.CHUNK_BYTES", 600)  # several chunks per page
     blocks = []
 
@@ -311,9 +311,9 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
         blocks.append(record_blocks.record_block(*args))
         return blocks[-1]
 
-    monkeypatch.setattr("source_salesforce.streams.RecordBlocks", Blocks)
+    monkeypatch.setattr("source_salesforce.record_output.RecordBlocks", Blocks)
     if workers:
-        monkeypatch.setattr("source_salesforce.streams.record_block", record_block)
+        monkeypatch.setattr("source_salesforce.record_output.record_block", record_block)
     requests.put(org.url + "/__emulator/bulk", json={"query_page_size": 8}, timeout=30).raise_for_status()
     config = {**config, "force_api": "bulk"}
     streams = sf.discover(config)
@@ -403,9 +403,9 @@ def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, ad
 
 
 def test_bulk_full_refresh_in_windows_resumes_from_every_window(sf, org, admin, config, monkeypatch):
-    from source_salesforce import streams as stream_module
+    from source_salesforce import windows as window_module
 
-    monkeypatch.setattr(stream_module, "BULK_FULL_REFRESH_WINDOW_RECORDS", 6)
+    monkeypatch.setattr(window_module, "BULK_FULL_REFRESH_WINDOW_RECORDS", 6)
     bulk_config = sf.config(org, force_api="bulk")
     catalog = sf.configured_catalog(sf.discover(bulk_config), ["Contact"], SyncMode.full_refresh)
     admin.reset_calls()
