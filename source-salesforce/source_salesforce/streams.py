@@ -266,7 +266,7 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _read_incremental(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
         context = self._require_context()
-        end = soql.truncate_to_millis(datetime.now(UTC))
+        end = self._server_now()
         start = self._start_position(cursor)
         if start is not None and start.cursor >= end:
             yield self._state_message() if self._state else self._set_position(cursor, start)
@@ -285,6 +285,21 @@ class SalesforceStream(Stream, CheckpointMixin):
                 yield from self._bulk_incremental(planner, window, output, known_count=switch.total)
         if context.config.include_purged_deletes:
             yield from self._purged_deletes(cursor, start, end, output)
+
+    def _server_now(self) -> datetime:
+        """Salesforce's clock, not this machine's: a read's upper bound (and so the saved cursor) taken from a
+        clock running ahead would skip the changes made in between for good."""
+        context = self._require_context()
+        now = context.session.server_time()
+        if now is None:
+            context.rest.limits()  # any answer carries Salesforce's time in its Date header
+            now = context.session.server_time()
+        if now is None:
+            raise AirbyteTracedException(
+                message="Salesforce's answers carry no Date header, so the sync cannot tell the org's time.",
+                failure_type=FailureType.system_error,
+            )
+        return soql.truncate_to_millis(now.astimezone(UTC))
 
     def _api(self, shaper: RecordShaper) -> str:
         wanted = self._require_context().config.force_api
@@ -345,7 +360,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.warning("%s: purged deletes are not available (%s)", self.name, exc)
             return
         rows = [
-            {"Id": item["id"], "IsDeleted": True, cursor: _salesforce_datetime(item.get("deletedDate"))}
+            {"Id": item["id"], "IsDeleted": True, cursor: _rfc3339(item.get("deletedDate"))}
             for item in answer.get("deletedRecords", [])
         ]
         yield from output.shaped(rows)
@@ -408,7 +423,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         else:
             planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
             count = known_count if known_count is not None else planner.count(Window(None, None))
-            windows = planner.open_ended(count, soql.truncate_to_millis(datetime.now(UTC)))
+            windows = planner.open_ended(count, self._server_now())
         per_job = count // len(windows) if count else None
         for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
             if isinstance(item, Position):
@@ -451,10 +466,10 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _salesforce_datetime(value: Any) -> Any:
+def _rfc3339(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    return soql.format_datetime(soql.parse_datetime(value))[:-1] + "+0000"
+    return soql.format_datetime(soql.parse_datetime(value))
 
 
 def _quota_message(exc: Exception, context: ReadContext) -> str:
