@@ -17,14 +17,20 @@ from runner import configured_catalog
 SEEDED_STREAMS = {"Account", "Case", "Contact", "Lead", "Opportunity", "User", "X__c"}
 EXPECTED_RECORDS = SOURCE_DIR / "integration_tests" / "expected_records.jsonl"
 EXPECTED_STREAMS = ("Account", "User", "X__c")
+RFC3339_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 RFC3339_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
 
 
 def record_format_checker() -> FormatChecker:
-    """Draft 7 formats, with date-time as lenient as Airbyte's: Salesforce's `+0000` offsets are accepted."""
+    """Draft 7 formats, date-time and time as RFC 3339 requires (Salesforce's own `+0000` offsets are not)."""
     checker = FormatChecker(formats=())
     checker.checkers = dict(Draft7Validator.FORMAT_CHECKER.checkers)
-    checker.checks("date-time")(lambda value: not isinstance(value, str) or ab_datetime_try_parse(value) is not None)
+    checker.checks("date-time")(
+        lambda value: (
+            not isinstance(value, str)
+            or (bool(RFC3339_DATETIME.fullmatch(value)) and ab_datetime_try_parse(value) is not None)
+        )
+    )
     checker.checks("time")(lambda value: not isinstance(value, str) or bool(RFC3339_TIME.fullmatch(value)))
     return checker
 
@@ -32,7 +38,8 @@ def record_format_checker() -> FormatChecker:
 def test_record_format_checker_rejects_bad_values() -> None:
     checker = record_format_checker()
     assert checker.conforms("08:57:00.000Z", "time") and not checker.conforms("8:57", "time")
-    assert checker.conforms("2021-12-08T03:12:57.000+0000", "date-time")
+    assert checker.conforms("2021-12-08T03:12:57.000Z", "date-time")
+    assert not checker.conforms("2021-12-08T03:12:57.000+0000", "date-time")
     assert not checker.conforms("yesterday", "date-time") and not checker.conforms("2021-13-45", "date")
 
 

@@ -9,6 +9,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -163,6 +165,9 @@ class SalesforceSession:
         self._login_lock = threading.Lock()
         self._counter = itertools.count(1)
         self._calls = 0
+        # (the Date header of the latest response, time.monotonic() when it came): Salesforce's clock, which
+        # decides which records a time bound covers, whatever this machine's clock says.
+        self._server_clock: tuple[datetime, float] | None = None
 
     def __repr__(self) -> str:
         return f"SalesforceSession(instance_url={self._token.instance_url if self._token else None!r})"
@@ -189,6 +194,25 @@ class SalesforceSession:
     @property
     def instance_url(self) -> str:
         return self.ensure_logged_in().instance_url
+
+    def server_time(self) -> datetime | None:
+        """Salesforce's clock now, from the Date header of the latest response (whole seconds, so never ahead of
+        it) plus the time elapsed since; None before any response with a Date."""
+        if self._server_clock is None:
+            return None
+        date, received = self._server_clock
+        return date + timedelta(seconds=time.monotonic() - received)
+
+    def _note_date(self, response: requests.Response) -> None:
+        header = response.headers.get("Date")
+        if not header:
+            return
+        try:
+            date = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if date.tzinfo is not None:
+            self._server_clock = (date, time.monotonic())
 
     def ensure_logged_in(self) -> Token:
         token = self._token
@@ -309,6 +333,7 @@ class SalesforceSession:
                 self.sleep(delay)
                 attempt += 1
                 continue
+            self._note_date(response)
             usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
             if usage is not None:
                 self.usage = usage

@@ -1,9 +1,10 @@
 """Give a record the same shape whichever API served it.
 
 REST returns typed JSON, Bulk returns CSV strings. Both become: the selected fields only, values typed by the
-schema, empty -> null (but the text "NA" stays "NA"), datetimes as Salesforce writes them in JSON
-(`2024-01-31T12:00:00.000+0000`), and compound fields (address, location) assembled from their components, because
-Bulk cannot select compound fields. Converters are computed once per stream so the per-record work stays small.
+schema, empty -> null (but the text "NA" stays "NA"), datetimes in RFC 3339 with milliseconds
+(`2024-01-31T12:00:00.000Z`, as Bulk writes them; REST's `+0000` is not RFC 3339), and compound fields (address,
+location) assembled from their components, because Bulk cannot select compound fields. Converters are computed
+once per stream so the per-record work stays small.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def _integer(text: str) -> int:
 
 
 def _datetime(text: str) -> str:
-    # Bulk writes 2024-01-31T12:00:00.000Z, REST 2024-01-31T12:00:00.000+0000: keep the REST form.
-    return text[:-1] + "+0000" if text.endswith("Z") else text
+    """RFC 3339: Bulk's 2024-01-31T12:00:00.000Z as it is; REST's offset without a colon (+0000) -> Z or +hh:mm."""
+    if text.endswith("+0000"):
+        return text[:-5] + "Z"
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        return f"{text[:-2]}:{text[-2:]}"
+    return text
 
 
 def _json(text: str) -> Any:
@@ -57,7 +62,7 @@ _CSV_EXPRESSIONS: dict[Converter, str] = {
     _boolean: "{0}.lower() == 'true'",
     _integer: "_integer({0})",
     float: "float({0})",
-    _datetime: "({0}[:-1] + '+0000' if {0}[-1] == 'Z' else {0})",
+    _datetime: "({0} if {0}[-1] == 'Z' else _datetime({0}))",
     _json: "_json({0})",
 }
 
@@ -154,7 +159,7 @@ class RecordShaper:
         source = self._csv_row_source(header)
         if source is None:
             return generic
-        namespace: dict[str, Any] = {"_integer": _integer, "_json": _json, "_generic": generic}
+        namespace: dict[str, Any] = {"_integer": _integer, "_json": _json, "_datetime": _datetime, "_generic": generic}
         exec(source, namespace)  # noqa: S102 - our own code; header names enter it only as repr() literals
         return namespace["shape"]
 

@@ -1,4 +1,8 @@
-"""One Salesforce object as an Airbyte stream: REST and Bulk readers, windows, checkpoints and state.
+"""One Salesforce object as an Airbyte stream: it picks the API, wires a window planner and a reader, and owns state.
+
+The data path: `read` -> full refresh or incremental -> WindowPlanner (windows.py: which records, in which windows)
+-> RestReader or BulkReader (readers.py: records and checkpoints) -> RecordOutput (record_output.py: messages);
+checkpoints become STATE messages here.
 
 State (per stream):
 - incremental: {"cursor_field": "SystemModstamp", "cursor": "2024-01-31T12:00:00.000Z", "last_id": "001..."}: every
@@ -14,54 +18,34 @@ State (per stream):
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import Any
 
-from airbyte_cdk.models import (
-    AirbyteMessage,
-    AirbyteRecordMessage,
-    ConfiguredAirbyteStream,
-    FailureType,
-    SyncMode,
-    Type,
-)
+from airbyte_cdk.models import AirbyteMessage, ConfiguredAirbyteStream, FailureType, SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from salesforce_api import BulkClient, QueryPage, RestClient, SalesforceSession
+from salesforce_api import BulkClient, RestClient, SalesforceSession
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.bulk import BulkJobError, BulkNotSupportedError, BulkQueryResult
+from salesforce_api.bulk import BulkNotSupportedError
 from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededError, SalesforceError
 
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
-from source_salesforce.page_workers import MIN_RECORDS as PARALLEL_MIN_RECORDS
 from source_salesforce.page_workers import PageWorkers
-from source_salesforce.prefetch import prefetched
-from source_salesforce.record_blocks import RecordBlock, RecordBlocks, record_block
-from source_salesforce.record_lines import record_line_parts
+from source_salesforce.readers import BulkReader, RestReader, TooManyForRest
+from source_salesforce.record_output import Progress, RecordOutput
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
 from source_salesforce.soql import Position
+from source_salesforce.windows import Window, WindowPlanner
 
 logger = logging.getLogger("airbyte")
 
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
-MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
-PROGRESS_EVERY_SECONDS = 30.0
 PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
-BLOCK_RECORDS = 1_000  # Bulk rows per RecordBlock: few messages, and a block's bytes stay under a megabyte or so
-# Records per Bulk job when no window size is configured: small enough that jobs pipeline (one is processed by
-# Salesforce while the previous one's results are read) and state is saved often, large enough to cost few calls.
-BULK_WINDOW_RECORDS = 500_000
-# A full refresh windows only beyond this: each window is a filtered job that rescans the object server-side,
-# which (measured against the emulator) costs more than the overlap gains below a million records.
-BULK_FULL_REFRESH_WINDOW_RECORDS = 1_000_000
 
 
 @dataclass
@@ -76,32 +60,6 @@ class ReadContext:
     page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
-
-
-class _Progress:
-    def __init__(self, stream: str, session: SalesforceSession):
-        self._stream, self._session = stream, session
-        self._start = self._last = time.monotonic()
-        self._calls_at_start = session.calls
-        self.records = 0
-
-    def add(self, count: int) -> None:
-        self.records += count
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_EVERY_SECONDS:
-            self._last = now
-            self.log("progress")
-
-    def log(self, what: str) -> None:
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        logger.info(
-            "%s %s: %d records, %.0f records/s, %d API calls",
-            self._stream,
-            what,
-            self.records,
-            self.records / elapsed,
-            self._session.calls - self._calls_at_start,
-        )
 
 
 class SalesforceStream(Stream, CheckpointMixin):
@@ -164,13 +122,20 @@ class SalesforceStream(Stream, CheckpointMixin):
         self._state_manager = state_manager
         incremental = configured_stream.sync_mode == SyncMode.incremental
         cursor = self._choose_cursor(configured_stream) if incremental else None
-        shaper = self._shaper(configured_stream, cursor)
-        progress = _Progress(self.name, context.session)
+        progress = Progress(self.name, context.session)
+        output = RecordOutput(
+            self.name,
+            self.namespace,
+            self._shaper(configured_stream, cursor),
+            progress,
+            blocks=context.record_blocks,
+            page_workers=context.page_workers,
+        )
         try:
             if incremental and cursor:
-                yield from self._read_incremental(cursor, shaper, progress)
+                yield from self._read_incremental(cursor, output)
             else:
-                yield from self._read_full_refresh(shaper, progress)
+                yield from self._read_full_refresh(output)
         except QuotaExceededError as exc:
             context.stopped_streams.add(self.name)
             context.quota_message = _quota_message(exc, context)
@@ -230,22 +195,6 @@ class SalesforceStream(Stream, CheckpointMixin):
         return RecordShaper(self._schema, wanted)
 
     # -- messages and state --------------------------------------------------------------------------------------
-
-    def _records(self, rows: Iterable[dict[str, Any]]) -> Iterator[AirbyteMessage]:
-        """RECORD messages for `rows`: through SourceEntrypoint a RecordBlock per BLOCK_RECORDS rows (see
-        record_blocks), for any other caller one message per record."""
-        name = self.name
-        emitted_at = int(time.time() * 1000)
-        if self._require_context().record_blocks:
-            serialiser = RecordBlocks(name, self.namespace, emitted_at)
-            rows = iter(rows)
-            while block := serialiser.block(islice(rows, BLOCK_RECORDS)):
-                yield block
-            return
-        for data in rows:
-            yield AirbyteMessage(
-                type=Type.RECORD, record=AirbyteRecordMessage(stream=name, data=data, emitted_at=emitted_at)
-            )
 
     def _state_message(self) -> AirbyteMessage:
         self._state_manager.update_state_for_stream(self.name, self.namespace, self._state)
@@ -315,20 +264,42 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     # -- incremental ---------------------------------------------------------------------------------------------
 
-    def _read_incremental(self, cursor: str, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
+    def _read_incremental(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
         context = self._require_context()
-        end = soql.truncate_to_millis(datetime.now(UTC))
+        end = self._server_now()
         start = self._start_position(cursor)
         if start is not None and start.cursor >= end:
             yield self._state_message() if self._state else self._set_position(cursor, start)
             return
-        api = self._api(shaper)
+        planner = WindowPlanner(context.rest, self.name, cursor)
+        window = Window(start, end)
+        api = self._api(output.shaper)
         if api == "bulk":
-            yield from self._bulk_range(cursor, start, end, shaper, progress)
+            yield from self._bulk_incremental(planner, window, output)
         else:
-            yield from self._rest_range(cursor, start, end, shaper, progress, auto=api == "auto")
+            rest = RestReader(context.rest, planner, output, context.config.bulk_threshold if api == "auto" else None)
+            try:
+                yield from self._checkpointed(rest.read([window]), cursor)
+            except TooManyForRest as switch:
+                logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
+                yield from self._bulk_incremental(planner, window, output, known_count=switch.total)
         if context.config.include_purged_deletes:
-            yield from self._purged_deletes(cursor, start, end)
+            yield from self._purged_deletes(cursor, start, end, output)
+
+    def _server_now(self) -> datetime:
+        """Salesforce's clock, not this machine's: a read's upper bound (and so the saved cursor) taken from a
+        clock running ahead would skip the changes made in between for good."""
+        context = self._require_context()
+        now = context.session.server_time()
+        if now is None:
+            context.rest.limits()  # any answer carries Salesforce's time in its Date header
+            now = context.session.server_time()
+        if now is None:
+            raise AirbyteTracedException(
+                message="Salesforce's answers carry no Date header, so the sync cannot tell the org's time.",
+                failure_type=FailureType.system_error,
+            )
+        return soql.truncate_to_millis(now.astimezone(UTC))
 
     def _api(self, shaper: RecordShaper) -> str:
         wanted = self._require_context().config.force_api
@@ -336,222 +307,51 @@ class SalesforceStream(Stream, CheckpointMixin):
             return "rest"  # Bulk cannot select base64 fields
         return wanted
 
-    def _cursor_query(
-        self, cursor: str, shaper: RecordShaper, lower: Position | None, upper: datetime, ordered: bool = True
-    ) -> str:
-        where = [soql.after_position(cursor, lower)] if lower else []
-        where.append(soql.before(cursor, upper))
-        return soql.select(self.name, shaper.columns, where, order_by=(cursor, "Id") if ordered else ())
+    def _checkpointed(self, items: Iterator[AirbyteMessage | Position], cursor: str) -> Iterator[AirbyteMessage]:
+        """A reader's records, and its checkpoints as incremental state."""
+        for item in items:
+            yield self._set_position(cursor, item) if isinstance(item, Position) else item
 
-    def _rest_range(
-        self,
-        cursor: str,
-        lower: Position | None,
-        upper: datetime,
-        shaper: RecordShaper,
-        progress: _Progress,
-        auto: bool = False,
+    def _bulk_incremental(
+        self, planner: WindowPlanner, window: Window, output: RecordOutput, known_count: int | None = None
     ) -> Iterator[AirbyteMessage]:
-        """Read [lower, upper) in (cursor, Id) order, checkpointing after every page; split it on QUERY_TIMEOUT."""
-        context = self._require_context()
-        position = lower
-        try:
-            pages = self._pages(self._cursor_query(cursor, shaper, lower, upper))
-            for page in pages:
-                if auto:
-                    auto = False
-                    if page.total_size > context.config.bulk_threshold and page.records:
-                        logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
-                        yield from self._bulk_range(cursor, lower, upper, shaper, progress, known_count=page.total_size)
-                        return
-                records = page.records
-                if not records:
-                    continue
-                yield from self._records(map(shaper.from_rest, records))
-                progress.add(len(records))
-                last = records[-1]
-                position = Position(soql.parse_datetime(last[cursor]), last["Id"])
-                yield self._set_position(cursor, position)
-        except QueryTimeoutError:
-            low = position.cursor if position else self._min_cursor(cursor, upper)
-            if low is None:
-                raise
-            if upper - low <= MIN_SPLIT:
-                raise
-            middle = soql.midpoint(low, upper)
-            logger.info("%s: query timed out; splitting [%s, %s) at %s", self.name, low, upper, middle)
-            yield from self._rest_range(cursor, position or Position(low), middle, shaper, progress)
-            yield from self._rest_range(cursor, Position(middle), upper, shaper, progress)
-            return
-        yield self._set_position(cursor, Position(upper))
-
-    def _pages(self, query: str) -> Iterator[QueryPage]:
-        """queryAll pages; from the second on, the next page is fetched while the current one is emitted."""
-        pages = self._require_context().rest.query_pages(query, include_deleted=True)
-        first = next(pages, None)
-        if first is None:
-            return
-        yield first
-        if first.next_records_url:
-            # Not before: a read that stops after its first page (auto switching to Bulk) wastes no call.
-            yield from prefetched(pages)
-
-    def _min_cursor(self, cursor: str, upper: datetime) -> datetime | None:
-        query = soql.select(self.name, [cursor], [soql.before(cursor, upper)], order_by=(cursor,), limit=1)
-        for record in self._require_context().rest.query(query, include_deleted=True):
-            return soql.parse_datetime(record[cursor])
-        return None
-
-    def _bulk_range(
-        self,
-        cursor: str,
-        lower: Position | None,
-        upper: datetime,
-        shaper: RecordShaper,
-        progress: _Progress,
-        known_count: int | None = None,
-    ) -> Iterator[AirbyteMessage]:
-        """Read [lower, upper) in Bulk jobs of one window each; state is saved when a window is complete.
+        """Read the window in Bulk jobs of one window each; state is saved when a window is complete.
 
         Bulk results are unordered, so a window is the unit of checkpointing. Without a configured window size the
         windows are sized by record count, so a sparse history costs one job, not one per month.
         """
         context = self._require_context()
+        cursor, upper = planner.cursor, window.upper
+        assert upper is not None
         count = known_count
         if count is None:
             try:
-                count = self._count(cursor, lower, upper)
+                count = planner.count(window)
             except QueryTimeoutError:
                 # Too many rows to even count quickly: one job, which splits itself while it times out.
                 logger.info("%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name)
-        if count == 0:
+        windows = [] if count == 0 else planner.by_count(window, count, context.config.window)
+        if not windows:
             yield self._set_position(cursor, Position(upper))
             return
-        window = context.config.window
-        parts = max(1, math.ceil(count / BULK_WINDOW_RECORDS)) if count is not None else 1
-        spans: list[tuple[Position | None, datetime]] = [(lower, upper)]
-        if window is not None or parts > 1:
-            low = lower.cursor if lower else self._min_cursor(cursor, upper)
-            if low is None:
-                yield self._set_position(cursor, Position(upper))
-                return
-            size = window or max((upper - low) / parts, MIN_SPLIT)
-            spans = [
-                (lower if lower and start == lower.cursor else Position(start), end)
-                for start, end in soql.windows(low, upper, size)
-            ]
-        per_job = count // len(spans) if count else None
-        yield from self._bulk_spans(cursor, spans, upper, shaper, progress, per_job)
-
-    def _bulk_spans(
-        self,
-        cursor: str,
-        spans: list[tuple[Position | None, datetime]],
-        upper: datetime,
-        shaper: RecordShaper,
-        progress: _Progress,
-        records_per_job: int | None = None,
-    ) -> Iterator[AirbyteMessage]:
-        """One pipelined Bulk job per span, state saved after each; a span that times out is split and read alone."""
-        queries = [self._cursor_query(cursor, shaper, low, high, ordered=False) for low, high in spans]
-        done = 0
+        per_job = count // len(windows) if count else None
+        reached = window.lower
         try:
-            for result in self._pipelined(queries, records_per_job):
-                yield from self._bulk_rows(result, shaper, progress)
-                yield self._set_position(cursor, Position(spans[done][1]))
-                done += 1
+            for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
+                if isinstance(item, Position):
+                    reached = item
+                    yield self._set_position(cursor, item)
+                else:
+                    yield item
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
             logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-            yield from self._rest_range(cursor, spans[done][0], upper, shaper, progress)
-        except BulkJobError as exc:
-            if "QUERY_TIMEOUT" not in str(exc):
-                raise
-            span_lower, span_upper = spans[done]
-            yield from self._bulk_split(cursor, span_lower, span_upper, shaper, progress, exc)
-            yield from self._bulk_spans(cursor, spans[done + 1 :], upper, shaper, progress)
+            rest = RestReader(context.rest, planner, output)
+            yield from self._checkpointed(rest.read([Window(reached, upper)]), cursor)
 
-    def _pipelined(self, queries: list[str], records_per_job: int | None = None) -> Iterator[BulkQueryResult]:
-        """The finished Bulk job of each query, in order. Job n+1 is submitted as soon as job n completes, so
-        Salesforce processes it while job n's results are read; a job left pending on exit is aborted.
-        `records_per_job` (an estimate) helps notice sooner that a job is done."""
-        bulk = self._require_context().bulk
-        pending: str | None = None
-        try:
-            for index, query in enumerate(queries):
-                job_id = pending or bulk.submit_query(query, include_deleted=True)
-                pending = None
-                result = bulk.wait_query(job_id, expected_records=records_per_job)
-                if index + 1 < len(queries):
-                    pending = bulk.submit_query(queries[index + 1], include_deleted=True)
-                yield result
-        finally:
-            if pending is not None:
-                bulk.abort_job(pending, "query", quiet=True)
-
-    def _bulk_window(
-        self, cursor: str, lower: Position | None, upper: datetime, shaper: RecordShaper, progress: _Progress
+    def _purged_deletes(
+        self, cursor: str, start: Position | None, end: datetime, output: RecordOutput
     ) -> Iterator[AirbyteMessage]:
-        """One Bulk job for [lower, upper), split in two (recursively) while it hits QUERY_TIMEOUT."""
-        context = self._require_context()
-        try:
-            result = context.bulk.query(
-                self._cursor_query(cursor, shaper, lower, upper, ordered=False), include_deleted=True
-            )
-        except BulkJobError as exc:
-            if "QUERY_TIMEOUT" not in str(exc):
-                raise
-            yield from self._bulk_split(cursor, lower, upper, shaper, progress, exc)
-            return
-        yield from self._bulk_rows(result, shaper, progress)
-        yield self._set_position(cursor, Position(upper))
-
-    def _bulk_split(
-        self,
-        cursor: str,
-        lower: Position | None,
-        upper: datetime,
-        shaper: RecordShaper,
-        progress: _Progress,
-        exc: BulkJobError,
-    ) -> Iterator[AirbyteMessage]:
-        """Read [lower, upper), whose job timed out, as two halves."""
-        low = lower.cursor if lower else self._min_cursor(cursor, upper)
-        if low is None or upper - low <= MIN_SPLIT:
-            raise exc
-        middle = soql.midpoint(low, upper)
-        logger.info("%s: Bulk query timed out; splitting [%s, %s) at %s", self.name, low, upper, middle)
-        yield from self._bulk_window(cursor, lower or Position(low), middle, shaper, progress)
-        yield from self._bulk_window(cursor, Position(middle), upper, shaper, progress)
-
-    def _bulk_rows(
-        self, result: BulkQueryResult, shaper: RecordShaper, progress: _Progress
-    ) -> Iterator[AirbyteMessage]:
-        context = self._require_context()
-        workers = context.page_workers
-        if workers and (result.number_records or 0) >= PARALLEL_MIN_RECORDS and workers.start():
-            for count, lines in workers.lines(result.page_files(), shaper, self._line_parts):
-                yield record_block(self.name, self.namespace, count, lines)
-                progress.add(count)
-            return
-        for header, rows in result.pages():
-            for message in self._records(map(shaper.csv_row_shaper(header), rows)):
-                yield message
-                progress.add(message.count if isinstance(message, RecordBlock) else 1)
-
-    def _line_parts(self) -> tuple[bytes, bytes]:
-        """The bytes around a record's data in its RECORD line, stamped now."""
-        return record_line_parts(self.name, self.namespace, int(time.time() * 1000))
-
-    def _count(self, cursor: str, lower: Position | None, upper: datetime) -> int:
-        """Records in [lower, upper), deleted ones included (queryAll), in one call."""
-        where = [soql.after_position(cursor, lower)] if lower else []
-        where.append(soql.before(cursor, upper))
-        return self._require_context().rest.count(
-            f"FROM {soql.identifier(self.name)} WHERE {' AND '.join(where)}", include_deleted=True
-        )
-
-    def _purged_deletes(self, cursor: str, start: Position | None, end: datetime) -> Iterator[AirbyteMessage]:
         earliest = end - timedelta(days=PURGED_DELETES_DAYS)
         begin = max(start.cursor, earliest) if start else earliest
         try:
@@ -560,14 +360,14 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.warning("%s: purged deletes are not available (%s)", self.name, exc)
             return
         rows = [
-            {"Id": item["id"], "IsDeleted": True, cursor: _salesforce_datetime(item.get("deletedDate"))}
+            {"Id": item["id"], "IsDeleted": True, cursor: _rfc3339(item.get("deletedDate"))}
             for item in answer.get("deletedRecords", [])
         ]
-        yield from self._records(rows)
+        yield from output.shaped(rows)
 
     # -- full refresh --------------------------------------------------------------------------------------------
 
-    def _read_full_refresh(self, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
+    def _read_full_refresh(self, output: RecordOutput) -> Iterator[AirbyteMessage]:
         context = self._require_context()
         done = bool(self._state.get(FULL_REFRESH_DONE))
         last_id = "" if done else self._saved_last_id()
@@ -577,41 +377,38 @@ class SalesforceStream(Stream, CheckpointMixin):
         bulk_position = None if done or MODSTAMP not in self._schema.fields else self._saved_position(MODSTAMP)
         if bulk_position is not None:
             where.append(soql.after_position(MODSTAMP, Position(bulk_position.cursor)))
-        query = soql.select(self.name, shaper.columns, where, order_by=("Id",) if keyed else ())
-        api = self._api(shaper)
+        query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",) if keyed else ())
+        api = self._api(output.shaper)
         known_count: int | None = None
         if api != "bulk":
-            pages = self._pages(query)
-            for page in pages:
-                if api == "auto" and page.total_size > context.config.bulk_threshold:
-                    logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
-                    api, known_count = "bulk", page.total_size
-                    break
-                api = "rest"
-                if not page.records:
-                    continue
-                yield from self._records(map(shaper.from_rest, page.records))
-                progress.add(len(page.records))
-                if keyed:
-                    self._state = {"last_id": page.records[-1]["Id"]}
-                    yield self._state_message()
+            rest = RestReader(context.rest, None, output, context.config.bulk_threshold if api == "auto" else None)
+            try:
+                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
+            except TooManyForRest as switch:
+                logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
+                api, known_count = "bulk", switch.total
         if api == "bulk":
             try:
-                yield from self._bulk_full_refresh(last_id, where, shaper, progress, known_count)
+                yield from self._bulk_full_refresh(last_id, where, output, known_count)
             except BulkNotSupportedError as exc:
                 # Raised when a job is created or refused, before any of its rows.
                 logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-                for page in self._pages(query):
-                    yield from self._records(map(shaper.from_rest, page.records))
-                    progress.add(len(page.records))
-                    if keyed and page.records:
-                        self._state = {"last_id": page.records[-1]["Id"]}
-                        yield self._state_message()
+                rest = RestReader(context.rest, None, output)
+                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
         self._state = {FULL_REFRESH_DONE: True}
         yield self._state_message()
 
+    def _id_checkpointed(self, items: Iterator[AirbyteMessage | str], keyed: bool) -> Iterator[AirbyteMessage]:
+        """A full refresh's records in Id order, and (when Id is the key) each page's last Id as state."""
+        for item in items:
+            if not isinstance(item, str):
+                yield item
+            elif keyed:
+                self._state = {"last_id": item}
+                yield self._state_message()
+
     def _bulk_full_refresh(
-        self, last_id: str, where: list[str], shaper: RecordShaper, progress: _Progress, known_count: int | None
+        self, last_id: str, where: list[str], output: RecordOutput, known_count: int | None
     ) -> Iterator[AirbyteMessage]:
         """Read every record matching `where` in pipelined Bulk jobs, one per SystemModstamp window.
 
@@ -619,45 +416,23 @@ class SalesforceStream(Stream, CheckpointMixin):
         is still read (perhaps twice), never missed. After each bounded window the state records its end, so a
         failed sync resumes after the windows already delivered.
         """
-        spans, count = self._full_refresh_spans(where, known_count)
-        queries = []
-        for low, high in spans:
-            conditions = list(where)
-            if low is not None:
-                conditions.append(soql.after_position(MODSTAMP, Position(low)))
-            if high is not None:
-                conditions.append(soql.before(MODSTAMP, high))
-            # Bulk results come unordered, so the job is not asked to sort.
-            queries.append(soql.select(self.name, shaper.columns, conditions))
-        per_job = count // len(spans) if count else None
-        for (_, high), result in zip(spans, self._pipelined(queries, per_job), strict=False):
-            yield from self._bulk_rows(result, shaper, progress)
-            if high is not None:
-                self._state = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(high)}
+        context = self._require_context()
+        if MODSTAMP not in self._schema.fields:
+            planner = WindowPlanner(context.rest, self.name, "Id", where)
+            windows, count = [Window(None, None)], known_count
+        else:
+            planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
+            count = known_count if known_count is not None else planner.count(Window(None, None))
+            windows = planner.open_ended(count, self._server_now())
+        per_job = count // len(windows) if count else None
+        for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
+            if isinstance(item, Position):
+                self._state = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(item.cursor)}
                 if last_id:
                     self._state["last_id"] = last_id
                 yield self._state_message()
-
-    def _full_refresh_spans(
-        self, where: list[str], known_count: int | None
-    ) -> tuple[list[tuple[datetime | None, datetime | None]], int | None]:
-        """SystemModstamp windows of about BULK_FULL_REFRESH_WINDOW_RECORDS records (one open span when that is all),
-        and the count of records to read when known."""
-        if MODSTAMP not in self._schema.fields:
-            return [(None, None)], known_count
-        rest = self._require_context().rest
-        source = f"FROM {soql.identifier(self.name)}" + (f" WHERE {' AND '.join(where)}" if where else "")
-        count = known_count if known_count is not None else rest.count(source, include_deleted=True)
-        parts = math.ceil(count / BULK_FULL_REFRESH_WINDOW_RECORDS)
-        if parts <= 1:
-            return [(None, None)], count
-        end = soql.truncate_to_millis(datetime.now(UTC))
-        first = soql.select(self.name, [MODSTAMP], where, order_by=(MODSTAMP,), limit=1)
-        low = next((soql.parse_datetime(r[MODSTAMP]) for r in rest.query(first, include_deleted=True)), None)
-        if low is None or low >= end:
-            return [(None, None)], count
-        bounds = [high for _, high in soql.windows(low, end, max((end - low) / parts, MIN_SPLIT))][:-1]
-        return list(zip([None, *bounds], [*bounds, None], strict=True)), count
+            else:
+                yield item
 
 
 class UnavailableStream(Stream):
@@ -691,10 +466,10 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _salesforce_datetime(value: Any) -> Any:
+def _rfc3339(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    return soql.format_datetime(soql.parse_datetime(value))[:-1] + "+0000"
+    return soql.format_datetime(soql.parse_datetime(value))
 
 
 def _quota_message(exc: Exception, context: ReadContext) -> str:

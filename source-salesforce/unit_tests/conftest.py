@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -61,6 +62,7 @@ class Harness:
     records = staticmethod(lambda *a, **k: record_data(*a, **k))
     states = staticmethod(lambda output: states(output))
     config = staticmethod(lambda *a, **k: make_config(*a, **k))
+    let_org_clock_pass_changes = staticmethod(lambda: let_org_clock_pass_changes())
 
 
 @pytest.fixture
@@ -135,3 +137,9 @@ def record_data(output: EntrypointOutput, stream: str | None = None) -> list[dic
 
 def states(output: EntrypointOutput) -> list[AirbyteStateMessage]:
     return [m.state for m in output.state_messages]
+
+
+def let_org_clock_pass_changes() -> None:
+    """Wait until the org's clock, as its Date header tells it (whole seconds, refreshed each second), has passed the
+    changes just made: a read ends at that time, so a change from the last second or two is read by the next sync."""
+    time.sleep(2.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -14,6 +15,11 @@ from source_salesforce.entrypoint import SourceEntrypoint
 from source_salesforce.record_blocks import RecordBlocks
 
 CURSORS = ["SystemModstamp", "LastModifiedDate", "CreatedDate"]
+RFC3339_MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(Z|[+-]\d{2}:\d{2})")
+
+
+def datetime_fields(stream) -> list[str]:
+    return [n for n, p in stream.json_schema["properties"].items() if p.get("format") == "date-time"]
 
 
 def by_id(records):
@@ -117,6 +123,9 @@ def test_rest_and_bulk_give_identical_records(sf, org, admin, sync_mode):
     for name in names:
         rest_records, bulk_records = by_id(sf.records(rest, name)), by_id(sf.records(bulk, name))
         assert rest_records and rest_records == bulk_records
+        fields = datetime_fields(next(s for s in streams if s.name == name))
+        values = [r[f] for r in rest_records.values() for f in fields if r.get(f) is not None]
+        assert values and all(RFC3339_MILLIS.fullmatch(v) for v in values), values[:3]
     x = next(iter(by_id(sf.records(bulk, "X__c")).values()))
     assert "Attachment__c" not in x and "attributes" not in x
     assert isinstance(x["Integer__c"], int | None) and isinstance(x["Checkbox__c"], bool)
@@ -252,6 +261,7 @@ def test_deleted_records_are_delivered(sf, org, admin, config):
     first = sf.read(sf.config(org, include_purged_deletes=True), catalog)
     victim = sf.records(first)[0]["Id"]
     RestClient(connect(org.credentials("username_password"))).delete_one("Contact", victim)
+    sf.let_org_clock_pass_changes()
     second = sf.read(sf.config(org, include_purged_deletes=True), catalog, [sf.states(first)[-1]])
     deleted = [r for r in sf.records(second) if r["Id"] == victim]
     assert deleted and all(r["IsDeleted"] is True for r in deleted)
@@ -296,9 +306,9 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
 ):
     """Bulk rows go out as record blocks through the console entrypoint, shaped in this process or in workers:
     the same records, states and counts as the CDK's own read."""
-    monkeypatch.setattr("source_salesforce.streams.BLOCK_RECORDS", 3)  # several blocks per page
+    monkeypatch.setattr("source_salesforce.record_output.BLOCK_RECORDS", 3)  # several blocks per page
     monkeypatch.setattr("source_salesforce.source.worker_count", lambda: workers)
-    monkeypatch.setattr("source_salesforce.streams.PARALLEL_MIN_RECORDS", 0)
+    monkeypatch.setattr("source_salesforce.record_output.PARALLEL_MIN_RECORDS", 0)
     monkeypatch.setattr("source_salesforce.page_workers.CHUNK_BYTES", 600)  # several chunks per page
     blocks = []
 
@@ -311,9 +321,9 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
         blocks.append(record_blocks.record_block(*args))
         return blocks[-1]
 
-    monkeypatch.setattr("source_salesforce.streams.RecordBlocks", Blocks)
+    monkeypatch.setattr("source_salesforce.record_output.RecordBlocks", Blocks)
     if workers:
-        monkeypatch.setattr("source_salesforce.streams.record_block", record_block)
+        monkeypatch.setattr("source_salesforce.record_output.record_block", record_block)
     requests.put(org.url + "/__emulator/bulk", json={"query_page_size": 8}, timeout=30).raise_for_status()
     config = {**config, "force_api": "bulk"}
     streams = sf.discover(config)
@@ -332,6 +342,9 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
     assert [(r["stream"], {k: v for k, v in r["data"].items() if v is not None}) for r in records] == [
         (m.record.stream, m.record.data) for m in expected.records
     ]
+    fields = {s.name: datetime_fields(s) for s in streams}
+    values = [r["data"][f] for r in records for f in fields[r["stream"]] if r["data"].get(f) is not None]
+    assert values and all(RFC3339_MILLIS.fullmatch(v) for v in values), values[:3]
     assert sum(block.count for block in blocks if block) == len(records)  # all of them went out in blocks
     states = [(m["state"]["stream"]["stream_state"], m["state"]["sourceStats"]) for m in messages if "state" in m]
     assert states == [
@@ -391,6 +404,7 @@ def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, ad
     monkeypatch.setattr(RestClient, "count", spy)
     streams = sf.discover(config)
     RestClient(connect(org.credentials("username_password"))).delete_one("Contact", admin.records("Contact")[0]["Id"])
+    sf.let_org_clock_pass_changes()
     admin.reset_calls()
     catalog = sf.configured_catalog(streams, ["Contact"], SyncMode.incremental)
     output = sf.read(sf.config(org, force_api="bulk"), catalog)
@@ -403,9 +417,9 @@ def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, ad
 
 
 def test_bulk_full_refresh_in_windows_resumes_from_every_window(sf, org, admin, config, monkeypatch):
-    from source_salesforce import streams as stream_module
+    from source_salesforce import windows as window_module
 
-    monkeypatch.setattr(stream_module, "BULK_FULL_REFRESH_WINDOW_RECORDS", 6)
+    monkeypatch.setattr(window_module, "BULK_FULL_REFRESH_WINDOW_RECORDS", 6)
     bulk_config = sf.config(org, force_api="bulk")
     catalog = sf.configured_catalog(sf.discover(bulk_config), ["Contact"], SyncMode.full_refresh)
     admin.reset_calls()

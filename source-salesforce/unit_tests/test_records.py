@@ -61,6 +61,7 @@ def test_rest_and_csv_give_identical_records():
         "Loc__Longitude__s": "-2.0",
     }
     from_rest, from_csv = shaper.from_rest(rest), shaped_csv(shaper, csv)
+    assert from_rest["When__c"] == "2024-01-31T12:00:00.000Z"  # RFC 3339, milliseconds kept
     assert from_rest == from_csv
     assert list(from_rest) == list(from_csv)
     assert from_csv["Text__c"] == "NA"
@@ -131,6 +132,7 @@ def test_the_generated_csv_row_shaper_gives_what_the_generic_one_does():
         expected = generic(row)
         assert repr(generated(row)) == repr(expected)  # same values, types and key order (nan included)
         assert repr(generated([*row, "extra"])) == repr(generic([*row, "extra"]))  # a row of another length
+    assert generated(rows[1])["When__c"] == generated(rows[0])["When__c"] == "2024-01-31T12:00:00.000Z"
     assert generated(rows[1])["Addr__c"] is None and generated(rows[0])["Addr__c"] == {
         "street": "Main St",
         "latitude": 4.0,

@@ -1,0 +1,155 @@
+"""The two ways to read windows of records, behind one interface.
+
+`read(windows)` yields RECORD messages and, whenever every record before it has gone out, a checkpoint: a Position
+in (cursor, Id) order. A REST read checkpoints after every page (its pages are ordered), a Bulk read after every
+window (its results are not). Both split a window that hits QUERY_TIMEOUT in two and read the halves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from airbyte_cdk.models import AirbyteMessage
+from salesforce_api import BulkClient, QueryPage, RestClient
+from salesforce_api.bulk import BulkJobError, BulkQueryResult
+from salesforce_api.errors import QueryTimeoutError
+
+from source_salesforce import soql
+from source_salesforce.prefetch import prefetched
+from source_salesforce.record_output import RecordOutput
+from source_salesforce.soql import Position
+from source_salesforce.windows import Window, WindowPlanner
+
+logger = logging.getLogger("airbyte")
+
+Item = AirbyteMessage | Position
+
+
+class Reader(Protocol):
+    def read(self, windows: Sequence[Window]) -> Iterator[Item]:
+        """Records of `windows`, in order, with a checkpoint whenever every record before it has gone out."""
+        ...
+
+
+class TooManyForRest(Exception):
+    """The first page of a REST read reports more records than the Bulk threshold; nothing was yielded."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(f"{total} records")
+        self.total = total
+
+
+def rest_pages(rest: RestClient, query: str) -> Iterator[QueryPage]:
+    """queryAll pages; from the second on, the next page is fetched while the current one is emitted."""
+    pages = rest.query_pages(query, include_deleted=True)
+    first = next(pages, None)
+    if first is None:
+        return
+    yield first
+    if first.next_records_url:
+        # Not before: a read that stops after its first page (auto switching to Bulk) wastes no call.
+        yield from prefetched(pages)
+
+
+class RestReader:
+    """Reads each window in (cursor, Id) order through REST query pages."""
+
+    def __init__(
+        self,
+        rest: RestClient,
+        planner: WindowPlanner | None,
+        output: RecordOutput,
+        bulk_threshold: int | None = None,
+    ) -> None:
+        self.rest, self.planner, self.output = rest, planner, output
+        # Given, the read raises TooManyForRest when its first page reports more records than this.
+        self.bulk_threshold = bulk_threshold
+
+    def read(self, windows: Sequence[Window]) -> Iterator[Item]:
+        for window in windows:
+            yield from self._window(window)
+
+    def read_by_id(self, query: str) -> Iterator[AirbyteMessage | str]:
+        """Records of a query ordered by Id (a full refresh), with the last Id of each page as its checkpoint."""
+        for page in rest_pages(self.rest, query):
+            threshold, self.bulk_threshold = self.bulk_threshold, None
+            if threshold is not None and page.total_size > threshold:
+                raise TooManyForRest(page.total_size)
+            if page.records:
+                yield from self.output.rest(page.records)
+                yield page.records[-1]["Id"]
+
+    def _window(self, window: Window) -> Iterator[Item]:
+        if self.planner is None:
+            raise RuntimeError("a windowed REST read needs a WindowPlanner")
+        cursor = self.planner.cursor
+        position = window.lower
+        try:
+            for page in rest_pages(self.rest, self.planner.query(self.output.shaper.columns, window)):
+                threshold, self.bulk_threshold = self.bulk_threshold, None
+                if threshold is not None and page.total_size > threshold and page.records:
+                    raise TooManyForRest(page.total_size)
+                records = page.records
+                if not records:
+                    continue
+                yield from self.output.rest(records)
+                last = records[-1]
+                position = Position(soql.parse_datetime(last[cursor]), last["Id"])
+                yield position
+        except QueryTimeoutError:
+            halves = self.planner.halves(Window(position, window.upper))
+            if halves is None:
+                raise
+            for half in halves:
+                yield from self._window(half)
+            return
+        if window.upper is not None:
+            yield Position(window.upper)
+
+
+class BulkReader:
+    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read."""
+
+    def __init__(
+        self, bulk: BulkClient, planner: WindowPlanner, output: RecordOutput, records_per_job: int | None = None
+    ) -> None:
+        self.bulk, self.planner, self.output = bulk, planner, output
+        self.records_per_job = records_per_job  # an estimate, to notice sooner that a job is done
+
+    def read(self, windows: Sequence[Window]) -> Iterator[Item]:
+        queries = [self.planner.query(self.output.shaper.columns, window, ordered=False) for window in windows]
+        done = 0
+        try:
+            for result in self._pipelined(queries):
+                yield from self.output.bulk(result)
+                if windows[done].upper is not None:
+                    yield Position(windows[done].upper)
+                done += 1
+        except BulkJobError as exc:
+            if "QUERY_TIMEOUT" not in str(exc):
+                raise
+            halves = self.planner.halves(windows[done])
+            if halves is None:
+                raise
+            for half in halves:
+                yield from self.read([half])
+            yield from self.read(windows[done + 1 :])
+
+    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult]:
+        """The finished Bulk job of each query, in order. Job n+1 is submitted as soon as job n completes, so
+        Salesforce processes it while job n's results are read; a job left pending on exit is aborted."""
+        bulk = self.bulk
+        pending: str | None = None
+        try:
+            for index, query in enumerate(queries):
+                job_id = pending or bulk.submit_query(query, include_deleted=True)
+                pending = None
+                result = bulk.wait_query(job_id, expected_records=self.records_per_job)
+                if index + 1 < len(queries):
+                    pending = bulk.submit_query(queries[index + 1], include_deleted=True)
+                yield result
+        finally:
+            if pending is not None:
+                bulk.abort_job(pending, "query", quiet=True)
