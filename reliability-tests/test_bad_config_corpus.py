@@ -179,3 +179,58 @@ def test_a_byte_order_mark_before_the_config_simply_works(org, tmp_path) -> None
     (status,) = result.of_type("CONNECTION_STATUS")
     assert status["connectionStatus"]["status"] == "SUCCEEDED", result.describe()
     figure("worked as expected")
+
+
+# -- hostile login URLs ---------------------------------------------------------------------------------------------
+
+URL_PASSWORD = "Url-Pass-0815"  # noqa: S105 - planted to be looked for
+BAD_LOGIN_URLS = {
+    "password in userinfo": (f"https://admin:{URL_PASSWORD}@login.salesforce.com", "user name or password"),
+    "password in userinfo, bad port": (f"https://admin:{URL_PASSWORD}@login.salesforce.com:99999", "password"),
+    "password in userinfo, no scheme": (f"admin:{URL_PASSWORD}@login.salesforce.com", "login_url"),
+    "host of two dots": ("https://..", "host name"),
+    "64-character label": (f"https://{'a' * 64}.my.salesforce.com", "host name"),
+    "port 99999": ("https://login.salesforce.com:99999", "port"),
+    "port 44x": ("https://login.salesforce.com:44x", "port"),
+    "space in host": ("https://login salesforce.com", "host name"),
+    "empty port": ("https://login.salesforce.com:", "port"),
+    "token path": ("https://login.salesforce.com/services/oauth2/token", "path"),
+    "unclosed IPv6": ("https://[::1", "login_url"),
+    "not ASCII": ("https://lögin.salesforce.com", "host name"),
+    "javascript": ("javascript:alert(1)", "login_url"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LOGIN_URLS))
+@pytest.mark.parametrize("script", [SOURCE, DESTINATION], ids=["source", "destination"])
+def test_hostile_login_url_is_a_named_config_error_that_never_echoes_it(org, tmp_path, script, case) -> None:
+    url, word = BAD_LOGIN_URLS[case]
+    credentials = {**org.credentials(), "login_url": url}
+    config = {"credentials": credentials, "streams": ["X__c"]}
+    if script == DESTINATION:
+        config = {**destination_config(org, "collections"), "credentials": credentials}
+    planted = {**config, "credentials": {**credentials, "password": URL_PASSWORD}}  # the scan looks for it
+    result = invoke([script, "check", "--config", write_json(tmp_path, "config.json", config)], scan_config=planted)
+    (status,) = result.of_type("CONNECTION_STATUS") or [None]
+    if status is not None:  # check answers with a FAILED status
+        message = status["connectionStatus"].get("message") or ""
+        failed = status["connectionStatus"]["status"] == "FAILED"
+        figure("clear errors" if failed and GENERIC not in message.lower() else "generic crashes")
+        assert failed and "login_url" in message and word in message, result.describe()
+    else:
+        expect_config_error(result, word)
+        assert "login_url" in " ".join(e["message"] for e in result.errors)
+
+
+@pytest.mark.parametrize("script", [SOURCE, DESTINATION], ids=["source", "destination"])
+def test_login_url_in_capitals_with_spaces_simply_works(org, tmp_path, script) -> None:
+    credentials = {**org.credentials(), "login_url": "  " + org.url.replace("http://", "HTTP://") + "/ "}
+    config = {"credentials": credentials, "streams": ["X__c"]}
+    if script == DESTINATION:
+        config = {**destination_config(org, "collections"), "credentials": credentials}
+    result = invoke(
+        [script, "check", "--config", write_json(tmp_path, "config.json", config)], scan_config=config, org=org
+    )
+    (status,) = result.of_type("CONNECTION_STATUS")
+    assert status["connectionStatus"]["status"] == "SUCCEEDED", result.describe()
+    figure("worked as expected")

@@ -136,6 +136,58 @@ def test_refused_login_urls(url):
         check_url(url, "credentials.login_url")
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://127.0.0.1:8443", "http://127.0.0.1:8443"),
+        ("  https://acme.my.salesforce.com/ \n", "https://acme.my.salesforce.com"),
+        ("HTTPS://Acme.my.salesforce.com", "https://Acme.my.salesforce.com"),
+    ],
+)
+def test_capitals_and_surrounding_spaces_simply_work(url, expected):
+    assert check_url(url, "credentials.login_url") == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://..", "no valid host name"),
+        ("https://a..salesforce.com", "no valid host name"),
+        (f"https://{'a' * 64}.salesforce.com", "no valid host name"),
+        ("https://login salesforce.com", "no valid host name"),
+        ("https://-acme.my.salesforce.com", "no valid host name"),
+        ("https://login.salesforce.com:99999", "port"),
+        ("https://login.salesforce.com:44x", "port"),
+        ("https://login.salesforce.com:0", "port"),
+        ("https://login.salesforce.com:", "port"),
+        ("https://[::1", "must be a URL"),
+        ("https://login.salesforce.com/services/oauth2/token", "without a path"),
+        ("https://login.salesforce.com?x=1", "without a path"),
+    ],
+)
+def test_malformed_hosts_and_ports_are_named_config_errors(url, words):
+    with pytest.raises(ConfigError, match="credentials.login_url") as caught:
+        check_url(url, "credentials.login_url")
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://admin:Pass-In-Url-99@login.salesforce.com",
+        "https://admin:Pass-In-Url-99@login.salesforce.com:99999",
+        "HTTP://admin:Pass-In-Url-99@127.0.0.1:1",
+        "ftp://admin:Pass-In-Url-99@x",
+        "admin:Pass-In-Url-99@login.salesforce.com",
+    ],
+)
+def test_a_password_in_the_login_url_is_refused_and_never_echoed(url):
+    credentials = {**PASSWORD_CREDENTIALS, "login_url": url}
+    with pytest.raises(ConfigError, match="credentials.login_url") as caught:
+        authenticator_from_config(credentials)
+    assert "Pass-In-Url-99" not in str(caught.value) and "admin" not in str(caught.value)
+
+
 def test_missing_settings_and_unknown_auth_type():
     with pytest.raises(ConfigError, match="credentials.password"):
         authenticator_from_config({k: v for k, v in PASSWORD_CREDENTIALS.items() if k != "password"})
