@@ -234,3 +234,26 @@ def test_login_url_in_capitals_with_spaces_simply_works(org, tmp_path, script) -
     (status,) = result.of_type("CONNECTION_STATUS")
     assert status["connectionStatus"]["status"] == "SUCCEEDED", result.describe()
     figure("worked as expected")
+
+
+# -- a flaky token endpoint -------------------------------------------------------------------------------------------
+
+
+def test_source_read_survives_resets_at_login_and_at_the_re_login(org, x_stream, tmp_path) -> None:
+    """A connection reset at the token endpoint, at the first login and at the re-login after a session expiry
+    mid-read, is retried like a data call: every record is delivered (before, it was a config error)."""
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    org.admin.add_fault(kind="reset", token_endpoint=True, count=2)
+    org.admin.add_fault(path="/query", kind="expire_session", count=1)
+    org.admin.add_fault(kind="reset", token_endpoint=True, count=1)  # taken by the re-login, after the two above
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream, "full_refresh"))]
+    result = invoke(args, scan_config=config, org=org)
+    delivered = {r["Id"] for r in result.records("X__c")}
+    expected = {r["Id"] for r in org.admin.records("X__c") if not r.get("IsDeleted")}
+    if result.returncode == 0 and delivered != expected:
+        figure("silent losses")
+    assert result.returncode == 0 and not result.errors, result.describe()
+    assert delivered == expected
+    assert org.admin.faults() == []  # every fault was met
+    figure("worked as expected")

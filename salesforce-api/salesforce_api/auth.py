@@ -15,6 +15,7 @@ import jwt
 import requests
 
 from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+from salesforce_api.transport import reached_server
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 SANDBOX_LOGIN_URL = "https://test.salesforce.com"
@@ -144,6 +145,11 @@ class Authenticator:
                 setting="credentials.login_url",
             ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
+            if reached_server(exc):
+                # A reset or a slow answer once connected: the server is there; the session retries the login.
+                raise TransientError(
+                    f"The login to {self.login_url} failed in transit ({type(exc).__name__})."
+                ) from None
             raise ConfigError(
                 f"The login URL {self.login_url} cannot be reached ({type(exc).__name__}); "
                 "check the setting 'credentials.login_url'.",

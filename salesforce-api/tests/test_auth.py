@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 import requests
+import urllib3
 from salesforce_api.auth import JwtBearer, Token, authenticator_from_config, check_url
 from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
 from salesforce_emulator.testing import jwt_key_pair
@@ -106,12 +107,27 @@ def test_username_password_blocked_suggests_other_flows(requests_mock):
 
 
 def test_unreachable_or_foreign_login_url_is_a_config_error(requests_mock):
-    requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError)
+    refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError(refused))
     with pytest.raises(ConfigError, match="cannot be reached") as caught:
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
     assert caught.value.setting == "credentials.login_url"
     requests_mock.post(TOKEN_URL, status_code=200, text="<html>not salesforce</html>")
     with pytest.raises(ConfigError, match="did not answer like"):
+        authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted.")),
+        requests.exceptions.ReadTimeout("read timed out"),
+    ],
+    ids=["reset", "slow"],
+)
+def test_a_reset_or_a_slow_token_endpoint_is_transient(requests_mock, exc):
+    requests_mock.post(TOKEN_URL, exc=exc)
+    with pytest.raises(TransientError, match="failed in transit"):
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
 
 

@@ -47,6 +47,8 @@ def test_errors_name_the_setting_and_never_the_value(config, setting, words):
     assert "hunter2" not in message and "very-secret" not in message
 
 
-@pytest.mark.parametrize("url", ["HTTPS://login.salesforce.com", "  https://login.salesforce.com  ", "Http://127.0.0.1"])
+@pytest.mark.parametrize(
+    "url", ["HTTPS://login.salesforce.com", "  https://login.salesforce.com  ", "Http://127.0.0.1"]
+)
 def test_login_url_in_capitals_or_with_spaces_passes_the_spec(url):
     check_against_spec({"credentials": {**GOOD, "login_url": url}, "object": "Account"}, SPEC)

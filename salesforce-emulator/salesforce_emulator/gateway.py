@@ -1,5 +1,6 @@
 """What every /services/data request goes through before a route sees it: API version, session, daily limit,
-the call counter, injected faults, and the Sforce-Limit-Info header on the way out.
+the call counter, injected faults, and the Sforce-Limit-Info header on the way out. Logins (the token endpoint) go
+through it only for the faults marked `token_endpoint`.
 
 It wraps the whole Starlette app as plain ASGI, outermost, so that it holds uvicorn's own `send` and can cut a
 connection (faults `reset` and `truncate`).
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from salesforce_emulator.org import Org
 
 DATA_PREFIX = "/services/data/"
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path; faults marked token_endpoint apply here
 VERSION = re.compile(r"^/services/data/v(\d{2,3}\.\d)(/.*)?$")
 MIN_VERSION, MAX_VERSION = 20.0, 64.0
 # Path segments that are record ids, job ids or query locators: counted as one endpoint.
@@ -41,6 +43,11 @@ class Gateway:
         self.org = org
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+            fault = self.org.faults.take(scope["method"], scope["path"], token_endpoint=True)
+            if fault is None or not await self._fault(fault, "", scope, receive, send, {}):
+                await self.app(scope, receive, send)
+            return
         if scope["type"] != "http" or not scope["path"].startswith(DATA_PREFIX) or scope["path"] == DATA_PREFIX:
             await self.app(scope, receive, send)
             return
