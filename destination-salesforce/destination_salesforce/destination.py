@@ -33,7 +33,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from airbyte_protocol_dataclasses.models import DestinationCatalog, DestinationOperation
-from salesforce_api import BulkClient, RestClient, connect
+from salesforce_api import BulkClient, RestClient, connect, input_files
 from salesforce_api.airbyte import traced_exception
 from salesforce_api.errors import ApiError, ConfigError, NotFoundError, SalesforceError
 
@@ -304,6 +304,24 @@ class DestinationSalesforce(Destination):
 
     def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterable[AirbyteMessage]:
         return parse_lines(input_stream)
+
+    # The CDK's readers turn a broken config or catalog file into a generic system error; these name the file and
+    # the fault, as config errors.
+    @staticmethod
+    def read_config(config_path: str) -> dict[str, Any]:
+        try:
+            return input_files.read_config(config_path)
+        except ConfigError as exc:
+            raise traced_exception(exc) from None
+
+    def _run_write(
+        self, config: Mapping[str, Any], configured_catalog_path: str, input_stream: io.TextIOWrapper
+    ) -> Iterable[AirbyteMessage]:
+        try:
+            catalog = input_files.read_catalog(configured_catalog_path)
+        except ConfigError as exc:
+            raise traced_exception(exc) from None
+        yield from self.write(config, catalog, self._parse_input_stream(input_stream))
 
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         if parsed_args.command == "discover":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ import jwt
 import requests
 
 from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+from salesforce_api.transport import reached_server
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 SANDBOX_LOGIN_URL = "https://test.salesforce.com"
@@ -34,19 +36,66 @@ class Token:
 
 
 def check_url(url: str, setting: str) -> str:
-    """A base URL without a trailing slash; https, or http only for this machine (the emulator)."""
-    url = (url or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The base URL `url` names, as `scheme://host[:port]`: https, or http only for this machine (the emulator).
+
+    Surrounding spaces and a scheme in capitals are fine. Errors never quote the value: it may hold a password
+    (`https://user:password@host`, which is refused).
+    """
+    text = str(url or "").strip()
+    example = "a URL such as https://login.salesforce.com"
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed IPv6 bracket
+        raise ConfigError(f"The setting '{setting}' must be {example}.", setting=setting) from None
+    if "@" in parts.netloc:
         raise ConfigError(
-            f"The setting '{setting}' must be a URL such as https://login.salesforce.com (got {url!r}).",
+            f"The setting '{setting}' must not hold a user name or password (user:password@): the URL is only where "
+            "to log in; credentials go in their own settings.",
             setting=setting,
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"The setting '{setting}' must be {example}.", setting=setting)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (port is None and parts.netloc.endswith(":")):
+        raise ConfigError(
+            f"The setting '{setting}' has a port that is not a number from 1 to 65535 (or leave the port out).",
+            setting=setting,
+        )
+    host = parts.hostname or ""
+    if not _valid_host(host):
+        raise ConfigError(
+            f"The setting '{setting}' has no valid host name: {example}, or your My Domain URL "
+            "(letters, digits and hyphens between dots, at most 63 characters between two dots).",
+            setting=setting,
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"The setting '{setting}' must be the server's address only ({example}), without a path or query.",
+            setting=setting,
+        )
+    if scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"The setting '{setting}' must use https:// (plain http is only allowed for localhost).", setting=setting
         )
-    return url
+    return f"{scheme}://{parts.netloc}"
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name: labels of letters, digits and inner hyphens, 1 to 63 characters each."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _is_loopback(host: str) -> bool:
@@ -96,6 +145,11 @@ class Authenticator:
                 setting="credentials.login_url",
             ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
+            if reached_server(exc):
+                # A reset or a slow answer once connected: the server is there; the session retries the login.
+                raise TransientError(
+                    f"The login to {self.login_url} failed in transit ({type(exc).__name__})."
+                ) from None
             raise ConfigError(
                 f"The login URL {self.login_url} cannot be reached ({type(exc).__name__}); "
                 "check the setting 'credentials.login_url'.",

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 import orjson
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 
 from salesforce_api.auth import Authenticator, Token, authenticator_from_config
@@ -29,6 +28,7 @@ from salesforce_api.errors import (
     SalesforceError,
     TransientError,
 )
+from salesforce_api.transport import reached_server
 
 logger = logging.getLogger("salesforce_api")
 
@@ -120,16 +120,6 @@ def error_for(status: int, code: str | None, message: str, fields: list[str], *,
     if status == 404:
         return NotFoundError(message, status=status, error_code=code or "NOT_FOUND", fields=fields)
     return ApiError(message, status=status, error_code=code, fields=fields)
-
-
-def _sent(exc: Exception) -> bool:
-    """Whether a failed request may have reached the server: only a failure to connect proves it did not."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return not isinstance(reason, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError)
 
 
 class SalesforceSession:
@@ -236,10 +226,14 @@ class SalesforceSession:
                 token = self.authenticator.login(self.http)
                 logger.debug("Logged in to %s", token.instance_url)
                 return token
-            except TransientError:
+            except TransientError as exc:
+                # Like a data call: a reset, a slow answer or a 5xx from the token endpoint passes.
                 if attempt >= self.max_retries:
                     raise
-                self.sleep(self.backoff(attempt))
+                delay = self.backoff(attempt)
+                logger.warning("%s Retrying the login in %.1fs (attempt %d of %d)", exc.message, delay, attempt + 1,
+                               self.max_retries)  # fmt: skip
+                self.sleep(delay)
         raise AssertionError("unreachable")
 
     # -- requests ------------------------------------------------------------------------------------------------
@@ -318,7 +312,7 @@ class SalesforceSession:
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 failure = f"{type(exc).__name__} on {method} {_path_only(path)}"
-                if not idempotent and _sent(exc):
+                if not idempotent and reached_server(exc):
                     raise TransientError(
                         f"The connection failed during {method} {_path_only(path)} ({type(exc).__name__}); "
                         "the write may or may not have been applied.",

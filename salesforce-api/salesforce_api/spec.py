@@ -28,7 +28,8 @@ def _login_url(order: int, *, my_domain: bool = False) -> dict[str, Any]:
         "title": "My Domain URL" if my_domain else "Login URL",
         "description": description,
         "examples": LOGIN_URL_EXAMPLES[2:] if my_domain else LOGIN_URL_EXAMPLES,
-        "pattern": "^https?://",
+        # Spaces around it and a scheme in capitals are fine (the client trims and lowers them).
+        "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://",
         "order": order,
     }
     if not my_domain:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 import requests
+import urllib3
 from salesforce_api.auth import JwtBearer, Token, authenticator_from_config, check_url
 from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
 from salesforce_emulator.testing import jwt_key_pair
@@ -106,12 +107,27 @@ def test_username_password_blocked_suggests_other_flows(requests_mock):
 
 
 def test_unreachable_or_foreign_login_url_is_a_config_error(requests_mock):
-    requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError)
+    refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError(refused))
     with pytest.raises(ConfigError, match="cannot be reached") as caught:
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
     assert caught.value.setting == "credentials.login_url"
     requests_mock.post(TOKEN_URL, status_code=200, text="<html>not salesforce</html>")
     with pytest.raises(ConfigError, match="did not answer like"):
+        authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted.")),
+        requests.exceptions.ReadTimeout("read timed out"),
+    ],
+    ids=["reset", "slow"],
+)
+def test_a_reset_or_a_slow_token_endpoint_is_transient(requests_mock, exc):
+    requests_mock.post(TOKEN_URL, exc=exc)
+    with pytest.raises(TransientError, match="failed in transit"):
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
 
 
@@ -134,6 +150,58 @@ def test_allowed_login_urls(url):
 def test_refused_login_urls(url):
     with pytest.raises(ConfigError):
         check_url(url, "credentials.login_url")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://127.0.0.1:8443", "http://127.0.0.1:8443"),
+        ("  https://acme.my.salesforce.com/ \n", "https://acme.my.salesforce.com"),
+        ("HTTPS://Acme.my.salesforce.com", "https://Acme.my.salesforce.com"),
+    ],
+)
+def test_capitals_and_surrounding_spaces_simply_work(url, expected):
+    assert check_url(url, "credentials.login_url") == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://..", "no valid host name"),
+        ("https://a..salesforce.com", "no valid host name"),
+        (f"https://{'a' * 64}.salesforce.com", "no valid host name"),
+        ("https://login salesforce.com", "no valid host name"),
+        ("https://-acme.my.salesforce.com", "no valid host name"),
+        ("https://login.salesforce.com:99999", "port"),
+        ("https://login.salesforce.com:44x", "port"),
+        ("https://login.salesforce.com:0", "port"),
+        ("https://login.salesforce.com:", "port"),
+        ("https://[::1", "must be a URL"),
+        ("https://login.salesforce.com/services/oauth2/token", "without a path"),
+        ("https://login.salesforce.com?x=1", "without a path"),
+    ],
+)
+def test_malformed_hosts_and_ports_are_named_config_errors(url, words):
+    with pytest.raises(ConfigError, match="credentials.login_url") as caught:
+        check_url(url, "credentials.login_url")
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://admin:Pass-In-Url-99@login.salesforce.com",
+        "https://admin:Pass-In-Url-99@login.salesforce.com:99999",
+        "HTTP://admin:Pass-In-Url-99@127.0.0.1:1",
+        "ftp://admin:Pass-In-Url-99@x",
+        "admin:Pass-In-Url-99@login.salesforce.com",
+    ],
+)
+def test_a_password_in_the_login_url_is_refused_and_never_echoed(url):
+    credentials = {**PASSWORD_CREDENTIALS, "login_url": url}
+    with pytest.raises(ConfigError, match="credentials.login_url") as caught:
+        authenticator_from_config(credentials)
+    assert "Pass-In-Url-99" not in str(caught.value) and "admin" not in str(caught.value)
 
 
 def test_missing_settings_and_unknown_auth_type():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from salesforce_api import BulkClient, RestClient, connect
+from salesforce_api import BulkClient, RestClient, auth, connect
 from salesforce_api.bulk import IngestJob, csv_bytes
-from salesforce_api.errors import AuthenticationError, NotFoundError, QuotaExceededError
+from salesforce_api.errors import AuthenticationError, NotFoundError, QuotaExceededError, TransientError
 from salesforce_api.http import SalesforceSession
 
 FLOWS = ["username_password", "refresh_token", "client_credentials", "jwt_bearer"]
@@ -151,6 +151,32 @@ def test_server_errors_and_resets_are_retried(emulator):
     assert len(list(rest.query("SELECT Id FROM Account"))) == 20
     emulator.admin.add_fault(path="/query", kind="reset", count=1)
     assert len(list(rest.query("SELECT Id FROM Account"))) == 20
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_a_reset_or_a_slow_answer_at_login_is_retried(emulator, flow, monkeypatch):
+    """Before, a connection reset or a read timeout at the token endpoint was a config error ("cannot be reached")."""
+    monkeypatch.setattr(auth, "TOKEN_TIMEOUT", (5, 0.5))
+    emulator.admin.add_fault(kind="reset", token_endpoint=True, count=2)
+    emulator.admin.add_fault(kind="slow", delay=1.5, token_endpoint=True, count=1)
+    rest = RestClient(fast(connect(emulator.credentials(flow))))
+    assert "DailyApiRequests" in rest.limits()
+    assert emulator.admin.faults() == []  # all three were met, and passed
+
+
+def test_a_reset_at_the_re_login_after_session_expiry_is_retried(emulator):
+    rest = RestClient(fast(connect(emulator.credentials())))
+    rest.limits()
+    emulator.admin.add_fault(path="/limits", kind="expire_session", count=1)
+    emulator.admin.add_fault(kind="reset", token_endpoint=True, count=2)
+    assert "DailyApiRequests" in rest.limits()
+    assert emulator.admin.faults() == []
+
+
+def test_login_failing_in_transit_every_time_is_transient_not_config(emulator):
+    emulator.admin.add_fault(kind="reset", token_endpoint=True)
+    with pytest.raises(TransientError, match="failed in transit"):
+        RestClient(fast(connect(emulator.credentials()))).limits()
 
 
 def test_daily_limit_and_budget(emulator):

@@ -45,3 +45,10 @@ def test_errors_name_the_setting_and_never_the_value(config, setting, words):
     message = str(caught.value)
     assert f"'{setting}'" in message and words in message
     assert "hunter2" not in message and "very-secret" not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["HTTPS://login.salesforce.com", "  https://login.salesforce.com  ", "Http://127.0.0.1"]
+)
+def test_login_url_in_capitals_or_with_spaces_passes_the_spec(url):
+    check_against_spec({"credentials": {**GOOD, "login_url": url}, "object": "Account"}, SPEC)

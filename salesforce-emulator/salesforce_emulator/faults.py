@@ -22,6 +22,8 @@ class Fault:
     delay: float = 1.0
     rows: int = 0  # query_timeout: only queries whose result has more rows than this
     message: str | None = None
+    # True: the fault applies to logins (POST /services/oauth2/token) only, and never to /services/data calls.
+    token_endpoint: bool = False
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,11 +62,19 @@ class FaultRegistry:
             return [f.to_json() for f in self._faults]
 
     def take(
-        self, method: str | None, path: str, kinds: set[str] | None = None, rows: int | None = None
+        self,
+        method: str | None,
+        path: str,
+        kinds: set[str] | None = None,
+        rows: int | None = None,
+        token_endpoint: bool = False,
     ) -> Fault | None:
-        """The first matching fault of the given kinds, consumed (its count decreases), or None."""
+        """The first matching fault of the given kinds, consumed (its count decreases), or None. Faults marked
+        `token_endpoint` are taken by logins only (so a fault on every path does not also break each login)."""
         with self._lock:
             for fault in self._faults:
+                if fault.token_endpoint != token_endpoint:
+                    continue
                 if kinds is not None and fault.kind not in kinds:
                     continue
                 if kinds is None and fault.kind in {"query_timeout", "bulk_job_failed"}:

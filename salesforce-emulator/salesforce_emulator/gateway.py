@@ -1,6 +1,6 @@
 """What every /services/data request goes through before a route sees it: API version, session, daily limit,
 the call counter, the latency profile's waits and limits, injected faults, and the Sforce-Limit-Info header on the
-way out.
+way out. Logins (the token endpoint) go through it for the round trip and the faults marked `token_endpoint`.
 
 It wraps the whole Starlette app as plain ASGI, outermost, so that it holds uvicorn's own `send` and can cut a
 connection (faults `reset` and `truncate`).
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DATA_PREFIX = "/services/data/"
 # Other Salesforce calls (login, identity): a latency profile's round trip applies to them too.
 OTHER_SALESFORCE_PREFIXES = ("/services/oauth2/", "/services/Soap/", "/id/")
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path; faults marked token_endpoint apply here
 QUERY_PAGE = re.compile(r"^/(query|queryAll)(/[^/]+)?/?$")
 BULK_QUERY_CREATE = re.compile(r"^/jobs/query/?$")
 VERSION = re.compile(r"^/services/data/v(\d{2,3}\.\d)(/.*)?$")
@@ -51,10 +52,14 @@ class Gateway:
         self.org = org
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(DATA_PREFIX) or scope["path"] == DATA_PREFIX:
-            if scope["type"] != "http":
-                await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == TOKEN_PATH:
+            fault = self.org.faults.take(scope["method"], scope["path"], token_endpoint=True)
+            if fault is not None and await self._fault(fault, "", scope, receive, send, {}):
                 return
+        if not scope["path"].startswith(DATA_PREFIX) or scope["path"] == DATA_PREFIX:
             if scope["path"].startswith(OTHER_SALESFORCE_PREFIXES):
                 await self.org.latency.round_trip()
             await self.app(scope, receive, _with_headers(send, {}))

@@ -28,6 +28,24 @@ def test_reset_closes_the_connection(emulator: Emulator, api) -> None:
     assert api("GET", "/limits").status_code == 200
 
 
+def test_token_endpoint_faults_hit_logins_only(emulator: Emulator, api) -> None:
+    """A fault marked token_endpoint breaks the next login and no data call; an unmarked one never breaks a login."""
+    emulator.admin.add_fault(kind="status", status=500, count=2)
+    emulator.admin.add_fault(kind="reset", token_endpoint=True, count=1)
+    emulator.admin.add_fault(kind="status", status=503, token_endpoint=True, count=1)
+    login = {
+        "grant_type": "password",
+        **{k: v for k, v in emulator.credentials().items() if k not in ("auth_type", "login_url")},
+    }
+    login["password"] = login["password"] + login.pop("security_token", "")
+    token_url = emulator.url + "/services/oauth2/token"
+    with pytest.raises(requests.ConnectionError):
+        requests.post(token_url, data=login, timeout=30)
+    assert requests.post(token_url, data=login, timeout=30).status_code == 503
+    assert requests.post(token_url, data=login, timeout=30).status_code == 200
+    assert [api("GET", "/limits").status_code for _ in range(3)] == [500, 500, 200]
+
+
 def test_truncated_body(emulator: Emulator, api) -> None:
     emulator.admin.add_fault(path="/sobjects$", kind="truncate", count=1)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):

@@ -100,7 +100,21 @@ class SourceSalesforce(AbstractSource):
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return connector_spec()
 
+    @property
+    def raise_exception_on_missing_stream(self) -> bool:
+        """A catalog stream with no stream here fails the sync (the CDK's default only marks it INCOMPLETE)."""
+        return True
+
     # The CDK's readers turn a broken file into a generic system error; these name the file and the fault.
+    @staticmethod
+    def read_config(config_path: str) -> dict[str, Any]:
+        return inputs.read_config(config_path)
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """The config as read. The CDK's default also writes it to a file in a temporary folder, which a killed
+        process leaves behind with every secret in it; nothing here reads that file."""
+        return config
+
     def read_catalog(self, catalog_path: str) -> ConfiguredAirbyteCatalog:  # type: ignore[override]
         return inputs.read_catalog(catalog_path)
 
@@ -185,6 +199,14 @@ class SourceSalesforce(AbstractSource):
                 streams.append(UnavailableStream(name, message))
             elif isinstance(describe, ApiError):
                 streams.append(UnavailableStream(name, f"The object {name} cannot be described: {describe.message}"))
+            elif describe.get("name") != name:
+                # Salesforce finds objects whatever the case, but records go out under the object's own name, which
+                # the catalog would not know: the stream would be dropped downstream.
+                message = (
+                    f"The stream {name} in the catalog is the object {describe.get('name')} in Salesforce (the names "
+                    f"differ in case): refresh the source schema and select the stream {describe.get('name')}."
+                )
+                streams.append(UnavailableStream(name, message))
             else:
                 streams.append(SalesforceStream(from_describe(describe), context))
         return streams

@@ -118,6 +118,17 @@ def test_unknown_object_in_the_catalog_fails_alone_with_its_name(sf, admin, conf
     assert_only_first_fails(sf, admin, output, "No_Such_Object__c")
 
 
+def test_catalog_stream_named_in_another_case_fails_alone_naming_the_object(sf, admin, config):
+    """Salesforce describes `x__c` as X__c: read under the object's own name, its records would match no stream of
+    the catalog and vanish downstream (before, the stream was skipped with no error and exit 0)."""
+    streams = sf.discover(config)
+    lower = dataclasses.replace(next(s for s in streams if s.name == "X__c"), name="x__c")
+    catalog = sf.configured_catalog([lower, *streams], ["x__c", "Contact"], SyncMode.incremental)
+    output = sf.read(config, catalog, expect_failure=True)
+    assert any("x__c" in m and "X__c" in m and "differ in case" in m for m in config_errors(output))
+    assert_only_first_fails(sf, admin, output, "x__c")
+
+
 def test_catalog_stream_outside_the_streams_setting_is_named(sf, org, admin):
     streams = sf.discover(sf.config(org))
     catalog = sf.configured_catalog(streams, ["Account", "Contact"], SyncMode.full_refresh)

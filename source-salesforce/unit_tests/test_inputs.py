@@ -115,3 +115,42 @@ def test_console_read_with_a_broken_catalog_fails_with_a_config_error_trace(tmp_
     assert "Something went wrong" not in errors[0]["message"]
     for secret in ("Secret-Value-123", "Refresh-Value-456"):
         assert secret not in result.stdout + result.stderr
+
+
+CURSOR = {"cursor_field": "SystemModstamp", "cursor": "2024-01-01T00:00:00.000Z", "last_id": ""}
+
+
+def stream_states(messages) -> dict[str, dict]:
+    assert all(m.type.value == "STREAM" for m in messages)
+    return {m.stream.stream_descriptor.name: vars(m.stream.stream_state) for m in messages}
+
+
+def test_legacy_state_is_read_as_one_state_per_stream(tmp_path, caplog):
+    """The CDK ignores `[{"data": {...}}]` without a word: the sync would start over as if there were no state."""
+    path = write(tmp_path, "state.json", [{"data": {"Account": CURSOR, "Contact": {**CURSOR, "last_id": "003"}}}])
+    with caplog.at_level("INFO", logger="airbyte"):
+        messages = inputs.read_state(path)
+    assert stream_states(messages) == {"Account": CURSOR, "Contact": {**CURSOR, "last_id": "003"}}
+    assert "legacy state" in caplog.text
+
+
+def test_legacy_state_that_is_not_per_stream_is_refused(tmp_path):
+    message = refused(inputs.read_state, write(tmp_path, "state.json", [{"data": {"cursor": "2024-01-01"}}]))
+    assert "legacy state" in message and "entry 0" in message
+
+
+def test_global_state_with_shared_state_is_read_per_stream_and_the_shared_part_logged(tmp_path, caplog):
+    """The CDK raises a bare ValueError ("Something went wrong") on a shared_state."""
+    document = [
+        {
+            "type": "GLOBAL",
+            "global": {
+                "shared_state": {"lsn": 17},
+                "stream_states": [{"stream_descriptor": {"name": "Account"}, "stream_state": CURSOR}],
+            },
+        }
+    ]
+    with caplog.at_level("INFO", logger="airbyte"):
+        messages = inputs.read_state(write(tmp_path, "state.json", document))
+    assert stream_states(messages) == {"Account": CURSOR}
+    assert "shared_state" in caplog.text and "lsn" in caplog.text and "not used" in caplog.text
