@@ -1,10 +1,12 @@
-"""Install the connectors as their Docker images do (pip install of the package folders, nothing editable).
+"""Install the connectors as their Docker images do (pip install of each connector folder, nothing editable).
 
-The quick install (the default) builds a fresh virtualenv outside the repository whose third-party dependencies come
-from the project's own environment through a `.pth` line (the same pinned versions), and pip-installs the package
-folders into it non-editable with `--no-deps`: the console scripts and package files are exactly the image's. The
-full install repeats the Dockerfile's step word for word (dependencies resolved from the index with the pinned
-constraints). Both are cached under a key that hashes the package sources, so a rerun without changes reuses them.
+Each connector folder installs on its own: the shared client is a symlink inside it (`salesforce_api`), built into
+the connector's distribution. The quick install (the default) builds a fresh virtualenv outside the repository whose
+third-party dependencies come from the project's own environment through a `.pth` line (the same pinned versions),
+and pip-installs the connector folders into it non-editable with `--no-deps`: the console scripts and package files
+are exactly the image's. The full install resolves the dependencies from the index with the pinned constraints, as
+the Dockerfile does. Both are cached under a key that hashes the package sources, so a rerun without changes reuses
+them.
 """
 
 from __future__ import annotations
@@ -25,12 +27,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = "requirements/constraints.txt"
-# The folders each Docker image installs, in the Dockerfile's order.
-IMAGE_PACKAGES = {
-    "source-salesforce": ("salesforce-api", "source-salesforce"),
-    "destination-salesforce": ("salesforce-api", "destination-salesforce"),
-}
-PACKAGES = ("salesforce-api", "source-salesforce", "destination-salesforce")
+CONNECTORS = ("source-salesforce", "destination-salesforce")
+# Everything the installed files come from (the connectors link the shared client in).
+PACKAGES = ("salesforce-api", *CONNECTORS)
 # What a Docker build context would not carry into the image, and what does not change the installed files.
 IGNORED = ("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "unit_tests", "tests", "integration_tests")
 KEEP_VENVS = 3
@@ -79,18 +78,19 @@ def _ignored(name: str) -> bool:
     return any(Path(name).match(pattern) for pattern in IGNORED)
 
 
-def install(*, full: bool = False) -> Installation:
-    """Build (or reuse) the cached virtualenv; safe to call from several processes at once."""
+def install(*, full: bool = False, connectors: tuple[str, ...] = CONNECTORS) -> Installation:
+    """Build (or reuse) the cached virtualenv of `connectors`; safe to call from several processes at once."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / f"{'full' if full else 'connectors'}-{source_key(full=full)}"
+    kind = ("full_" if full else "quick_") + "_".join(c.split("-")[0] for c in connectors)
+    venv = root / f"{kind}-{source_key(full=full)}"
     with _lock(root / ".lock"):
         if (venv / ".complete").exists():
             return Installation(venv, 0.0)
         shutil.rmtree(venv, ignore_errors=True)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="connector-build-") as staging:
-            folders = _stage(Path(staging))
+            folders = _stage(Path(staging), connectors)
             if full:
                 _full_install(venv, folders)
             else:
@@ -110,12 +110,13 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _stage(staging: Path) -> list[Path]:
-    """Copy the package folders as a Docker build context would (COPY), so builds never write into the repository."""
+def _stage(staging: Path, connectors: tuple[str, ...]) -> list[Path]:
+    """Copy the connector folders, symlinks resolved, as their Docker build contexts are, so builds never write into
+    the repository."""
     (staging / "requirements").mkdir()
     shutil.copy(REPO_ROOT / CONSTRAINTS, staging / CONSTRAINTS)
     folders = []
-    for package in PACKAGES:
+    for package in connectors:
         target = staging / package
         shutil.copytree(REPO_ROOT / package, target, ignore=shutil.ignore_patterns(*IGNORED))
         folders.append(target)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from salesforce_api.errors import (
     ConfigError,
+    LoginUnreachableError,
     QueryTimeoutError,
     QuotaExceededError,
     SalesforceError,
@@ -16,8 +17,10 @@ if TYPE_CHECKING:
     from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
-def failure_type_name(error: SalesforceError) -> str:
-    if isinstance(error, ConfigError):
+def failure_type_name(error: SalesforceError, *, checking: bool = False) -> str:
+    """`checking`: the answer to `check`, where a login URL that cannot be reached is most likely mistyped; during a
+    sync, whose settings passed the check, it is a network failure that may pass."""
+    if isinstance(error, ConfigError) or (checking and isinstance(error, LoginUnreachableError)):
         return "config_error"
     if isinstance(error, TransientError | QuotaExceededError | QueryTimeoutError):
         return "transient_error"
@@ -43,7 +46,7 @@ def user_message(error: SalesforceError, context: str = "") -> str:
     return f"{prefix}Salesforce returned an error: {error}"
 
 
-def traced_exception(error: SalesforceError, context: str = "") -> AirbyteTracedException:
+def traced_exception(error: SalesforceError, context: str = "", *, checking: bool = False) -> AirbyteTracedException:
     from airbyte_cdk.models import FailureType
     from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -51,6 +54,6 @@ def traced_exception(error: SalesforceError, context: str = "") -> AirbyteTraced
     return AirbyteTracedException(
         internal_message=f"{type(error).__name__}: {error}",
         message=message,
-        failure_type=FailureType(failure_type_name(error)),
+        failure_type=FailureType(failure_type_name(error, checking=checking)),
         exception=error,
     )

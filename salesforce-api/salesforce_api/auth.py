@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+from salesforce_api.errors import AuthenticationError, ConfigError, LoginUnreachableError, TransientError
 from salesforce_api.transport import reached_server
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -120,6 +120,8 @@ class Authenticator:
     auth_type = ""
     # What the user should check when the token endpoint answers invalid_grant.
     grant_settings: tuple[str, ...] = ()
+    # What else invalid_grant can mean for this flow.
+    invalid_grant_causes = "the user is locked out, frozen or inactive"
 
     def __init__(self, login_url: str, client_id: str) -> None:
         self.login_url = check_url(login_url or DEFAULT_LOGIN_URL, "credentials.login_url")
@@ -150,10 +152,9 @@ class Authenticator:
                 raise TransientError(
                     f"The login to {self.login_url} failed in transit ({type(exc).__name__})."
                 ) from None
-            raise ConfigError(
-                f"The login URL {self.login_url} cannot be reached ({type(exc).__name__}); "
-                "check the setting 'credentials.login_url'.",
-                setting="credentials.login_url",
+            raise LoginUnreachableError(
+                f"The login URL {self.login_url} cannot be reached ({type(exc).__name__}): a network failure, or "
+                "if it persists a wrong setting 'credentials.login_url'."
             ) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientError(
@@ -197,6 +198,13 @@ class Authenticator:
         else:
             names = " and ".join(f"'credentials.{name}'" for name in self.grant_settings)
             setting, hint = f"credentials.{self.grant_settings[0]}", f"check the settings {names}"
+            if error == "invalid_grant":
+                # Salesforce gives the same answer for every refused login; only Login History tells them apart.
+                hint += (
+                    f". It can also mean: {self.invalid_grant_causes}, or a login IP range on the user's profile "
+                    "or the connected app that excludes the connector's address. Setup > Login History (or the "
+                    "user's record > Login History) shows the reason for each failed login"
+                )
         return AuthenticationError(f"Salesforce refused the login ({detail}); {hint}.", setting=setting)
 
     def unsupported_hint(self) -> str:
@@ -209,6 +217,11 @@ class Authenticator:
 class UsernamePassword(Authenticator):
     auth_type = "username_password"
     grant_settings = ("password", "username", "security_token", "login_url")
+    invalid_grant_causes = (
+        "a password changed or expired (the security token changes with it), the user locked out after failed "
+        "logins, frozen or inactive, the username-password flow blocked for the org (the default since "
+        "Summer '23: Setup > OAuth and OpenID Connect Settings)"
+    )
 
     def __init__(self, credentials: Mapping[str, Any]) -> None:
         super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))
@@ -237,6 +250,10 @@ class UsernamePassword(Authenticator):
 class RefreshToken(Authenticator):
     auth_type = "refresh_token"
     grant_settings = ("refresh_token", "client_id", "login_url")
+    invalid_grant_causes = (
+        "the refresh token expired or was revoked (the app's refresh token policy, a password reset, or "
+        "rotation turned on), the user locked out, frozen or inactive"
+    )
 
     def __init__(self, credentials: Mapping[str, Any]) -> None:
         super().__init__(credentials.get("login_url") or DEFAULT_LOGIN_URL, _required(credentials, "client_id"))

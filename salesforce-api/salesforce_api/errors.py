@@ -38,6 +38,13 @@ class TransientError(SalesforceError):
         self.error_code = error_code
 
 
+class LoginUnreachableError(TransientError):
+    """The token endpoint could not be reached. During a sync a network failure that may pass; when checking a new
+    configuration, most likely a wrong login URL (`setting`)."""
+
+    setting = "credentials.login_url"
+
+
 class QuotaExceededError(SalesforceError):
     """The org's daily API limit is used up, or (`budget=True`) the share the user allowed this sync is."""
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import urllib3
 from salesforce_api.auth import JwtBearer, Token, authenticator_from_config, check_url
-from salesforce_api.errors import AuthenticationError, ConfigError, TransientError
+from salesforce_api.errors import AuthenticationError, ConfigError, LoginUnreachableError, TransientError
 from salesforce_emulator.testing import jwt_key_pair
 
 from .conftest import INSTANCE, LOGIN, PASSWORD_CREDENTIALS
@@ -106,12 +106,13 @@ def test_username_password_blocked_suggests_other_flows(requests_mock):
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
 
 
-def test_unreachable_or_foreign_login_url_is_a_config_error(requests_mock):
+def test_unreachable_login_url_is_transient_naming_the_setting_and_a_foreign_one_is_a_config_error(requests_mock):
     refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
     requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectionError(refused))
-    with pytest.raises(ConfigError, match="cannot be reached") as caught:
+    with pytest.raises(LoginUnreachableError, match="cannot be reached") as caught:
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
-    assert caught.value.setting == "credentials.login_url"
+    assert isinstance(caught.value, TransientError) and not isinstance(caught.value, ConfigError)
+    assert caught.value.setting == "credentials.login_url" and "'credentials.login_url'" in str(caught.value)
     requests_mock.post(TOKEN_URL, status_code=200, text="<html>not salesforce</html>")
     with pytest.raises(ConfigError, match="did not answer like"):
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
@@ -129,6 +130,29 @@ def test_a_reset_or_a_slow_token_endpoint_is_transient(requests_mock, exc):
     requests_mock.post(TOKEN_URL, exc=exc)
     with pytest.raises(TransientError, match="failed in transit"):
         authenticator_from_config(PASSWORD_CREDENTIALS).login(requests.Session())
+
+
+@pytest.mark.parametrize(
+    ("credentials", "causes"),
+    [
+        (PASSWORD_CREDENTIALS, ["security token", "locked out", "frozen", "blocked for the org", "Summer '23"]),
+        (
+            {**PASSWORD_CREDENTIALS, "auth_type": "refresh_token", "refresh_token": "refresh-value"},
+            ["expired or was revoked", "locked out"],
+        ),
+    ],
+)
+def test_invalid_grant_says_what_it_can_mean_and_where_to_look(requests_mock, credentials, causes):
+    requests_mock.post(
+        TOKEN_URL, status_code=400, json={"error": "invalid_grant", "error_description": "authentication failure"}
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        authenticator_from_config(credentials).login(requests.Session())
+    message = str(caught.value)
+    for cause in [*causes, "login IP range", "Setup > Login History"]:
+        assert cause in message, cause
+    for secret in ("password-value", "token-value", "client-secret-value"):
+        assert secret not in message
 
 
 def test_token_endpoint_outage_is_transient(requests_mock):

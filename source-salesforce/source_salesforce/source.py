@@ -146,7 +146,7 @@ class SourceSalesforce(AbstractSource):
             for _ in context.rest.query("SELECT Id FROM User LIMIT 1"):
                 break
         except SalesforceError as exc:
-            raise traced_exception(exc) from exc
+            raise traced_exception(exc, checking=True) from exc
         return True, None
 
     # -- discover and read ---------------------------------------------------------------------------------------
