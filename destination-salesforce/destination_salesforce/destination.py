@@ -1,21 +1,11 @@
-"""The Salesforce destination: spec, check, discover and the write loop.
-
-The write loop buffers records per stream and writes a buffer when it is full, when its oldest record has waited
-the flush interval (real-time mode), at every STATE and at the end of input. In batch mode (no flush interval),
-records bound for Bulk API 2.0 gather across writes into jobs of up to 100 MB. A STATE is held until every record
-before it has its final outcome from Salesforce (written or rejected), then emitted with destinationStats.
-"""
+"""The Salesforce destination: spec, check, discover, and write (one plan per stream, run by a WriteSession)."""
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import io
 import logging
-import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from airbyte_cdk.destinations import Destination
@@ -23,7 +13,6 @@ from airbyte_cdk.exception_handler import init_uncaught_exception_handler
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
-    AirbyteStateType,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
     DestinationSyncMode,
@@ -37,17 +26,11 @@ from salesforce_api import BulkClient, RestClient, connect
 from salesforce_api.airbyte import traced_exception
 from salesforce_api.errors import ApiError, ConfigError, NotFoundError, SalesforceError
 
-from destination_salesforce.mapping import PreparedRecord, RecordFilter, ValueFormatError
+from destination_salesforce.mapping import RecordFilter
 from destination_salesforce.plan import StreamPlan, build_plan, choose_operation, is_event, problems
-from destination_salesforce.protocol import (
-    TICK,
-    DestinationStats,
-    catalog_to_json,
-    message_to_json,
-    parse_lines,
-    read_with_deadlines,
-)
-from destination_salesforce.rejects import Rejection, RejectLog, RejectThresholdExceeded
+from destination_salesforce.protocol import catalog_to_json, message_to_json, parse_lines
+from destination_salesforce.rejects import RejectLog, RejectThresholdExceeded
+from destination_salesforce.session import WriteSession
 from destination_salesforce.spec import WriterConfig, check_against_spec, check_api_name, connector_spec
 
 logger = logging.getLogger("airbyte")
@@ -62,24 +45,6 @@ JSON_TYPES = {
     "datetime": {"type": ["null", "string"], "format": "date-time"},
     "time": {"type": ["null", "string"], "format": "time"},
 }
-
-
-@dataclass
-class StreamBuffer:
-    records: list[PreparedRecord] = field(default_factory=list)
-    first_at: float | None = None  # time.monotonic() of the oldest buffered record
-    received: int = 0  # records since this stream's last STATE, for destinationStats
-    position: int = 0
-    rejected_at: list[int] = field(default_factory=list)  # heap: positions rejected, not yet counted in a STATE
-
-
-@dataclass
-class PendingState:
-    """A STATE held back until every record before it has its outcome."""
-
-    message: AirbyteMessage
-    marks: dict[tuple[str | None, str], int]  # each covered stream's position when the STATE arrived
-    received: int
 
 
 class DestinationSalesforce(Destination):
@@ -164,130 +129,14 @@ class DestinationSalesforce(Destination):
                 configured.stream.name, sobject, configured.destination_sync_mode, describes[sobject],
                 cfg, rest, bulk, logger,
             )  # fmt: skip
-        buffers = {key: StreamBuffer() for key in plans}
         rejects = RejectLog(
             logger, max_records=cfg.max_rejected_records, max_ratio=cfg.max_rejected_ratio,
             path=cfg.rejected_records_path,
         )  # fmt: skip
-        interval = cfg.flush_interval_seconds
-        pending: deque[PendingState] = deque()
-        processed = 0
-        recheck = False  # a write or a new STATE since the held STATEs were last looked at (nothing else frees one)
-
-        def reject(buffer: StreamBuffer, stream: str, record: PreparedRecord, code: str, message: str,
-                   fields: Any = ()) -> None:  # fmt: skip
-            heapq.heappush(buffer.rejected_at, record.position)
-            rejects.add(Rejection(stream, record.position, record.key, code, message, tuple(fields)), record.data)
-
-        def flush(key: tuple[str | None, str], *, gather: bool = False) -> None:
-            """Write the buffer. With `gather` (batch mode), Bulk records may wait in a job of up to 100 MB;
-            without, every record written so far gets its outcome."""
-            nonlocal processed, recheck
-            recheck = True
-            buffer, plan = buffers[key], plans[key]
-            records, buffer.records, buffer.first_at = buffer.records, [], None
-            failures = plan.write(records, gather=gather) if records or not gather else []
-            for record, outcome in failures:
-                reject(buffer, plan.stream, record, outcome.code, outcome.message, outcome.fields)
-            if records:
-                processed += len(records)
-                logger.info("%s: %d records sent to %s", plan.stream, len(records), plan.sobject)
-            rejects.check(processed)
-
-        def settled(key: tuple[str | None, str], mark: int) -> bool:
-            # Records in Bulk jobs came from earlier writes than the buffered ones: they are the oldest.
-            oldest = plans[key].unsettled_from()
-            if oldest is None and buffers[key].records:
-                oldest = buffers[key].records[0].position
-            return oldest is None or oldest > mark
-
-        def released() -> Iterator[AirbyteMessage]:
-            """The held STATEs whose records all have their outcome, in order, with their counts."""
-            while pending and all(settled(k, mark) for k, mark in pending[0].marks.items()):
-                held = pending.popleft()
-                rejected = 0
-                for k, mark in held.marks.items():
-                    heap = buffers[k].rejected_at
-                    while heap and heap[0] <= mark:
-                        heapq.heappop(heap)
-                        rejected += 1
-                held.message.state.destinationStats = DestinationStats(
-                    recordCount=float(held.received), rejectedRecordCount=float(rejected)
-                )
-                yield held.message
-
-        def hold(message: AirbyteMessage) -> None:
-            nonlocal recheck
-            recheck = True
-            state = message.state
-            if state.type == AirbyteStateType.STREAM and state.stream is not None:
-                descriptor = state.stream.stream_descriptor
-                covered = [k for k in buffers if k == (descriptor.namespace, descriptor.name)]
-            else:
-                covered = list(buffers)
-            marks = {k: buffers[k].position for k in covered}
-            pending.append(PendingState(message, marks, sum(buffers[k].received for k in covered)))
-            for k in covered:
-                buffers[k].received = 0
-
-        def next_deadline() -> float | None:
-            if interval <= 0:
-                return None
-            waiting = [b.first_at for b in buffers.values() if b.first_at is not None]
-            return min(waiting) + interval if waiting else None
-
-        def flush_due() -> None:
-            now = time.monotonic()
-            for key, buffer in buffers.items():
-                if buffer.first_at is not None and interval > 0 and now >= buffer.first_at + interval:
-                    flush(key)
-
-        try:
-            for message in read_with_deadlines(input_messages, next_deadline):
-                if message is TICK:
-                    flush_due()
-                elif message.type == Type.RECORD:
-                    key = (message.record.namespace, message.record.stream)
-                    if key not in plans:
-                        continue  # the protocol says: ignore streams that are not in the catalog
-                    buffer, plan = buffers[key], plans[key]
-                    buffer.received += 1
-                    buffer.position += 1
-                    data = message.record.data
-                    if not record_filter.matches(data):
-                        continue
-                    try:
-                        prepared = plan.mapper.prepare(buffer.position, data)
-                    except ValueFormatError as exc:
-                        processed += 1
-                        placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, data)
-                        reject(buffer, plan.stream, placeholder, "INVALID_VALUE", str(exc), [exc.target])
-                        rejects.check(processed)
-                        continue
-                    buffer.records.append(prepared)
-                    if buffer.first_at is None:
-                        buffer.first_at = time.monotonic()
-                    if len(buffer.records) >= cfg.batch_size:
-                        flush(key, gather=interval <= 0)
-                    flush_due()
-                elif message.type == Type.STATE:
-                    # Every stream, so that STATEs of different streams keep their order trivially.
-                    for key in plans:
-                        flush(key, gather=interval <= 0)
-                    hold(message)
-                if recheck:
-                    recheck = False
-                    yield from released()
-            for key in plans:
-                flush(key)
-            yield from released()
-            if pending:
-                raise RuntimeError(f"{len(pending)} STATE messages were never released")  # a bug, not bad input
-        finally:
-            for plan in plans.values():
-                plan.close()
-            rejects.log_summary()
-            rejects.close()
+        yield from WriteSession(
+            plans, rejects, logger, record_filter=record_filter, batch_size=cfg.batch_size,
+            flush_interval=cfg.flush_interval_seconds,
+        ).run(input_messages)  # fmt: skip
 
     # -- command line --------------------------------------------------------------------------------------------
 
