@@ -11,14 +11,15 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, AirbyteStateType, Type
+from salesforce_api.errors import ConfigError
 
-from destination_salesforce.mapping import PreparedRecord, RecordFilter, ValueFormatError
+from destination_salesforce.mapping import PreparedRecord, ValueFormatError
 from destination_salesforce.plan import StreamPlan
 from destination_salesforce.protocol import TICK, DestinationStats, read_with_deadlines
 from destination_salesforce.rejects import Rejection, RejectLog
@@ -32,6 +33,10 @@ class StreamBuffer:
     first_at: float | None = None  # time.monotonic() of the oldest buffered record
     received: int = 0  # records since this stream's last STATE, for destinationStats
     position: int = 0
+    mapped: int = 0  # records that reached the mapper (not filtered out)
+    filtered: int = 0
+    processed: int = 0  # records sent, or rejected before sending
+    rejected: int = 0
     rejected_at: list[int] = field(default_factory=list)  # heap: positions rejected, not yet counted in a STATE
 
     def rejected_up_to(self, mark: int) -> int:
@@ -84,18 +89,17 @@ class WriteSession:
         rejects: RejectLog,
         logger: logging.Logger,
         *,
-        record_filter: RecordFilter,
         batch_size: int,
         flush_interval: float,
     ) -> None:
         self.plans = dict(plans)
         self.rejects = rejects
         self.logger = logger
-        self.record_filter = record_filter
         self.batch_size = batch_size
         self.interval = flush_interval
         self.buffers = {key: StreamBuffer() for key in self.plans}
         self.ledger = StateLedger()
+        self.not_in_catalog: Counter[str] = Counter()  # records of streams the catalog does not have, by stream
         self.processed = 0  # records sent or rejected before sending, for the reject ratio
         self.changed = False  # a write or a new STATE since the held STATEs were looked at (nothing else frees one)
 
@@ -120,9 +124,11 @@ class WriteSession:
             self.close()
 
     def finish(self) -> Iterator[AirbyteMessage]:
-        """Write every buffered and gathered record, wait for their outcomes and yield the STATEs released."""
+        """Write every buffered and gathered record, wait for their outcomes and yield the STATEs released (unless
+        every record of a stream was rejected, which fails the sync under the default reject policy)."""
         for key in self.plans:
             self.flush(key)
+        self.rejects.check_streams({self.plans[k].stream: (b.processed, b.rejected) for k, b in self.buffers.items()})
         self.changed = True
         yield from self.released()
         if self.ledger:
@@ -131,24 +137,55 @@ class WriteSession:
     def close(self) -> None:
         for plan in self.plans.values():
             plan.close()
+        self.log_unwritten()
         self.rejects.log_summary()
         self.rejects.close()
+
+    def log_unwritten(self) -> None:
+        """One line per stream for each kind of record or field that was read but not written."""
+        for stream, count in sorted(self.not_in_catalog.items()):
+            self.logger.warning(
+                "Stream %s: %d records ignored, the stream is not in the configured catalog", stream, count
+            )
+        for key, plan in self.plans.items():
+            buffer = self.buffers[key]
+            if buffer.filtered:
+                setting = plan.filter_setting
+                self.logger.info("Stream %s: %d of %d records left out by %s", plan.stream, buffer.filtered,
+                                 buffer.position, setting)  # fmt: skip
+            unmapped = sorted(plan.mapper.unmapped)
+            if unmapped:
+                self.logger.warning(
+                    "Stream %s: incoming fields that map to no field of %s, not written: %s%s", plan.stream,
+                    plan.sobject, ", ".join(unmapped[:50]), " ..." if len(unmapped) > 50 else "",
+                )  # fmt: skip
 
     # -- messages ------------------------------------------------------------------------------------------------
 
     def add_record(self, record: AirbyteRecordMessage) -> None:
         key = (record.namespace, record.stream)
         if key not in self.plans:
-            return  # the protocol says: ignore streams that are not in the catalog
+            self.not_in_catalog[record.stream] += 1  # the protocol says: ignore them; they are counted and logged
+            return
         buffer, plan = self.buffers[key], self.plans[key]
         buffer.received += 1
         buffer.position += 1
-        if not self.record_filter.matches(record.data):
+        if not plan.record_filter.matches(record.data):
+            buffer.filtered += 1
             return
+        buffer.mapped += 1
+        if buffer.mapped == 1 and not plan.mapper.maps_anything(record.data):
+            raise ConfigError(
+                f"Stream {plan.stream}: no field of its first record ({', '.join(sorted(record.data)[:30])}) matches "
+                f"a field of {plan.sobject} that the {plan.operation} can write: nothing would be written. Name the "
+                f"fields after the object's fields, or set {plan.mapping_setting}.",
+                setting=plan.mapping_setting,
+            )
         try:
             prepared = plan.mapper.prepare(buffer.position, record.data)
         except ValueFormatError as exc:
             self.processed += 1
+            buffer.processed += 1
             placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, record.data)
             self.reject(key, placeholder, "INVALID_VALUE", str(exc), [exc.target])
             self.rejects.check(self.processed)
@@ -192,11 +229,13 @@ class WriteSession:
             self.reject(key, record, outcome.code, outcome.message, outcome.fields)
         if records:
             self.processed += len(records)
+            buffer.processed += len(records)
             self.logger.info("%s: %d records sent to %s", plan.stream, len(records), plan.sobject)
         self.rejects.check(self.processed)
 
     def reject(self, key: StreamKey, record: PreparedRecord, code: str, message: str, fields: Any = ()) -> None:
         heapq.heappush(self.buffers[key].rejected_at, record.position)
+        self.buffers[key].rejected += 1
         rejection = Rejection(self.plans[key].stream, record.position, record.key, code, message, tuple(fields))
         self.rejects.add(rejection, record.data)
 
