@@ -13,7 +13,14 @@ from salesforce_api import BulkClient, RestClient
 from salesforce_api.errors import ConfigError, NotFoundError
 
 from destination_salesforce.bulk_jobs import BulkJobs, BulkWriter, Failures
-from destination_salesforce.mapping import PreparedRecord, RecordFilter, RecordMapper, dedupe_last_wins, split_rounds
+from destination_salesforce.mapping import (
+    CSV_NULL,
+    PreparedRecord,
+    RecordFilter,
+    RecordMapper,
+    dedupe_last_wins,
+    split_rounds,
+)
 from destination_salesforce.resolve import resolve_ids
 from destination_salesforce.spec import WriterConfig
 from destination_salesforce.stream_settings import StreamSettings
@@ -31,6 +38,11 @@ RETRY_CHUNK = 10_000
 
 def is_event(sobject: str) -> bool:
     return sobject.endswith("__e")
+
+
+def holds_bulk_null(record: PreparedRecord) -> bool:
+    """Whether a value of the record is the text #N/A, which a Bulk API 2.0 CSV cell can only mean as null."""
+    return any(value == CSV_NULL for value in record.values.values())
 
 
 def choose_operation(settings: StreamSettings) -> tuple[str, bool]:
@@ -214,16 +226,27 @@ class StreamPlan:
         )
         rounds = split_rounds(batch, self.external_id_field) if self.operation == "upsert" else [batch]
         for round_ in rounds:
-            if not round_:
-                continue
             if use_bulk and self.jobs is not None:
-                failures.extend(self.jobs.add(round_))
-            elif self.collections is not None:
-                outcomes = write_with_retries(self.collections, round_, self.logger)
-                failures.extend((r, o) for r, o in zip(round_, outcomes, strict=True) if not o.success)
+                literal = [r for r in round_ if holds_bulk_null(r)] if self.operation != "delete" else []
+                if literal:
+                    # Bulk API 2.0 reads the text #N/A as null: these records go through Collections, once the
+                    # jobs before them are settled (a later write must not overtake an earlier one of the same key).
+                    failures.extend(self.jobs.settle())
+                    failures.extend(self._write_collections(literal))
+                    round_ = [r for r in round_ if not holds_bulk_null(r)]
+                if round_:
+                    failures.extend(self.jobs.add(round_))
+            elif round_:
+                failures.extend(self._write_collections(round_))
         if not gather:
             failures.extend(self.settle())
         return failures
+
+    def _write_collections(self, records: Sequence[PreparedRecord]) -> Failures:
+        if self.collections is None:
+            raise RuntimeError(f"{self.sobject}: no Collections writer")  # a bug: every plan has one
+        outcomes = write_with_retries(self.collections, records, self.logger)
+        return [(r, o) for r, o in zip(records, outcomes, strict=True) if not o.success]
 
     def unsettled_from(self) -> int | None:
         """The smallest stream position written but without an outcome yet (None: every outcome is known)."""

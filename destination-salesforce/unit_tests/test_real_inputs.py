@@ -267,3 +267,30 @@ def test_unknown_settings_are_refused_with_the_closest_name(h, settings, said) -
     with pytest.raises(ConfigError) as raised:
         h.DestinationSalesforce().validate_config(config)
     assert said in str(raised.value)
+
+
+# -- Bulk's null marker -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval", [0, 1])
+def test_the_text_na_is_stored_as_text_through_bulk(emulator, h, interval) -> None:
+    """#N/A in a Bulk CSV cell means null: records holding that text go through Collections, in key order."""
+    cfg = h.config(
+        emulator, operation="upsert", external_id_field="External_Id__c", api="bulk", flush_interval_seconds=interval
+    )
+    messages = [
+        h.record("s", {"External_Id__c": "NA-1", "Text__c": "before"}),
+        h.record("s", {"External_Id__c": "NA-2", "Text__c": "plain", "Multi_Picklist__c": None}),
+        h.record("s", {"External_Id__c": "NA-1", "Text__c": "#N/A"}),
+        h.record("s", {"External_Id__c": "NA-3", "Text_Area__c": "#N/A"}),
+        h.state("s"),
+    ]
+    emulator.admin.reset_calls()
+    out = h.write(cfg, h.catalog(h.stream("s")), messages)
+    landed = by_key(emulator, h)
+    assert (landed["NA-1"]["Text__c"], landed["NA-2"]["Text__c"], landed["NA-3"]["Text_Area__c"]) == (
+        "#N/A", "plain", "#N/A",
+    )  # fmt: skip
+    assert out[0].state.destinationStats.rejectedRecordCount == 0.0
+    endpoints = emulator.admin.calls()["by_endpoint"]
+    assert any("jobs/ingest" in e for e in endpoints) and any("composite/sobjects" in e for e in endpoints), endpoints
