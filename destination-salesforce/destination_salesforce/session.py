@@ -37,6 +37,7 @@ class StreamBuffer:
     filtered: int = 0
     processed: int = 0  # records sent, or rejected before sending
     rejected: int = 0
+    queued: deque[tuple[int, int]] = field(default_factory=deque)  # (last position, count) of writes not settled
     rejected_at: list[int] = field(default_factory=list)  # heap: positions rejected, not yet counted in a STATE
 
     def rejected_up_to(self, mark: int) -> int:
@@ -230,8 +231,23 @@ class WriteSession:
         if records:
             self.processed += len(records)
             buffer.processed += len(records)
-            self.logger.info("%s: %d records sent to %s", plan.stream, len(records), plan.sobject)
+            buffer.queued.append((records[-1].position, len(records)))
+        self.log_progress(key)
         self.rejects.check(self.processed)
+
+    def log_progress(self, key: StreamKey) -> None:
+        """'committed' for the records whose outcomes are now all known, 'queued' for those still in a Bulk job."""
+        buffer, plan = self.buffers[key], self.plans[key]
+        oldest = plan.unsettled_from()
+        committed = 0
+        while buffer.queued and (oldest is None or buffer.queued[0][0] < oldest):
+            committed += buffer.queued.popleft()[1]
+        if committed:
+            self.logger.info("%s: %d records committed to %s", plan.stream, committed, plan.sobject)
+        if buffer.queued:
+            waiting = sum(count for _, count in buffer.queued)
+            self.logger.info("%s: %d records queued for a Bulk job to %s, not committed yet", plan.stream, waiting,
+                             plan.sobject)  # fmt: skip
 
     def reject(self, key: StreamKey, record: PreparedRecord, code: str, message: str, fields: Any = ()) -> None:
         heapq.heappush(self.buffers[key].rejected_at, record.position)

@@ -294,3 +294,28 @@ def test_the_text_na_is_stored_as_text_through_bulk(emulator, h, interval) -> No
     assert out[0].state.destinationStats.rejectedRecordCount == 0.0
     endpoints = emulator.admin.calls()["by_endpoint"]
     assert any("jobs/ingest" in e for e in endpoints) and any("composite/sobjects" in e for e in endpoints), endpoints
+
+
+# -- logs ----------------------------------------------------------------------------------------------------------
+
+
+def test_batch_mode_says_queued_until_the_job_is_done_then_committed(emulator, h, caplog) -> None:
+    cfg = h.config(emulator, external_id_field="External_Id__c", api="bulk", flush_interval_seconds=0, batch_size=5)
+    rows = [h.record("s", {"External_Id__c": f"Q-{i}"}) for i in range(12)]
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        h.write(cfg, h.catalog(h.stream("s")), [*rows, h.state("s")])
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("s: ")]
+    assert progress == [
+        "s: 5 records queued for a Bulk job to X__c, not committed yet",
+        "s: 10 records queued for a Bulk job to X__c, not committed yet",
+        "s: 12 records queued for a Bulk job to X__c, not committed yet",
+        "s: 12 records committed to X__c",
+    ]
+
+
+def test_collections_writes_are_committed_at_once(emulator, h, caplog) -> None:
+    cfg = h.config(emulator, external_id_field="External_Id__c", api="collections", batch_size=5)
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        h.write(cfg, h.catalog(h.stream("s")), [h.record("s", {"External_Id__c": f"C-{i}"}) for i in range(7)])
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("s: ")]
+    assert progress == ["s: 5 records committed to X__c", "s: 2 records committed to X__c"]
