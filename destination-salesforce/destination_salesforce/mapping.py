@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from destination_salesforce.lookups import ParentLookups
 from destination_salesforce.spec import ColumnRule, Condition
 
 MISSING = object()
@@ -249,9 +250,12 @@ class RecordMapper:
         field_types: Mapping[str, str],
         key_fields: Iterable[str] = (),
         passthrough: Iterable[str] | None = None,
+        lookups: ParentLookups | None = None,
     ) -> None:
-        """Without rules, the record's fields named in `passthrough` (default: every typed field) are written."""
+        """Without rules, the record's fields named in `passthrough` (default: every typed field) are written, and
+        parent external ids carried beside reference fields through `lookups`."""
         self.rules = tuple(rules)
+        self.lookups = lookups if not self.rules else None
         self.field_types = dict(field_types)
         self.key_fields = tuple(key_fields)
         self.passthrough = set(self.field_types if passthrough is None else passthrough)
@@ -277,6 +281,8 @@ class RecordMapper:
             target = None
         else:
             target = self.folded.get(name.casefold())
+            if target is None and self.lookups is not None:
+                target = self.lookups.target_of(name)
             if target is None and len(self.unmapped) < NAME_CACHE:
                 self.unmapped.add(name)
         if len(self.names) < NAME_CACHE:
@@ -300,7 +306,12 @@ class RecordMapper:
             target = self.target_of(name)
             if target is None or (target != name and target in values):
                 continue  # nothing to write, or a case-insensitive match where the exact one was already written
+            if self.lookups is not None and target not in self.field_types:
+                self.lookups.add(values, target, value)
+                continue
             values[target] = format_json(self.field_types.get(target), value, target)
+        if self.lookups is not None:
+            self.lookups.finish(values)
         return values
 
     def _renamed(self, data: Mapping[str, Any]) -> Mapping[str, Any]:

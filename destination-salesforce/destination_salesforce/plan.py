@@ -13,6 +13,7 @@ from salesforce_api import BulkClient, RestClient
 from salesforce_api.errors import ConfigError, NotFoundError
 
 from destination_salesforce.bulk_jobs import BulkJobs, BulkWriter, Failures
+from destination_salesforce.lookups import ParentLookups, Reference
 from destination_salesforce.mapping import (
     CSV_NULL,
     PreparedRecord,
@@ -309,12 +310,37 @@ def build_plan(
     if key:
         passthrough.add(key)
     key_fields = [k for k in (key, "Id") if k]
-    mapper = RecordMapper(settings.column_mapping, types, key_fields, passthrough)
+    lookups = None
+    if operation != "delete":
+        references = [
+            Reference(f["name"], f["relationshipName"], _external_ids(f.get("referenceTo") or [], describe_other))
+            for f in describe["fields"]
+            if f["type"] == "reference" and f.get("relationshipName") and f["name"] in passthrough
+        ]
+        lookups = ParentLookups(references)
+    mapper = RecordMapper(settings.column_mapping, types, key_fields, passthrough, lookups)
     return StreamPlan(
         settings.stream, settings.sobject, operation, dedupe, mapper, rest, key, logger, record_filter,
         settings.mapping_setting, settings.filter_setting,
         **writers(settings.sobject, operation, key, config, rest, bulk),
     )  # fmt: skip
+
+
+def _external_ids(
+    parents: Sequence[str], describe_other: Callable[[str], Mapping[str, Any]]
+) -> Callable[[], list[str]]:
+    """The external id fields of a reference's parent objects, described when first asked for."""
+
+    def keys() -> list[str]:
+        found = []
+        for parent in parents:
+            try:
+                found += [f["name"] for f in describe_other(parent)["fields"] if f.get("externalId")]
+            except NotFoundError:
+                continue  # a parent this user cannot see offers no key
+        return found
+
+    return keys
 
 
 def stream_filter(settings: StreamSettings) -> RecordFilter:

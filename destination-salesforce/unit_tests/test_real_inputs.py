@@ -319,3 +319,27 @@ def test_collections_writes_are_committed_at_once(emulator, h, caplog) -> None:
         h.write(cfg, h.catalog(h.stream("s")), [h.record("s", {"External_Id__c": f"C-{i}"}) for i in range(7)])
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("s: ")]
     assert progress == ["s: 5 records committed to X__c", "s: 2 records committed to X__c"]
+
+
+# -- references between orgs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["collections", "bulk"])
+def test_a_reference_is_written_through_the_parents_external_id(emulator, h, api) -> None:
+    """Records as a source reading another org sends them: that org's parent Id, and the parent's external id."""
+    emulator.admin.add_field("Account", "External_Id__c", "string", external_id=True, unique=True)
+    accounts = [h.record("accounts", {"Name": "Acme", "External_Id__c": "ACC-1"})]
+    h.write(bare_config(emulator), h.catalog(h.stream("accounts", "append", "Account")), accounts)
+    acme = next(r["Id"] for r in h.live(emulator, "Account") if r.get("External_Id__c") == "ACC-1")
+    foreign = "001000000000999AAA"  # an Account Id of the org the records were read from
+    rows = [
+        {"External_Id__c": "O-1", "Account__c": foreign, "Account__r": {"attributes": {}, "External_Id__c": "ACC-1"}},
+        {"external_id__c": "O-2", "account__c": foreign, "account__r.external_id__c": "ACC-1"},
+        {"External_Id__c": "O-3", "Account__c": None, "Account__r": None},
+        {"External_Id__c": "O-4", "Account__c": acme, "Account__r": {"External_Id__c": None}},
+    ]
+    cfg = h.config(emulator, external_id_field="External_Id__c", api=api)
+    out = h.write(cfg, h.catalog(h.stream("s", "append_dedup")), [*(h.record("s", r) for r in rows), h.state("s")])
+    assert out[0].state.destinationStats.rejectedRecordCount == 0.0
+    landed = {k: r.get("Account__c") for k, r in by_key(emulator, h).items() if k.startswith("O-")}
+    assert landed == {"O-1": acme, "O-2": acme, "O-3": None, "O-4": acme}
