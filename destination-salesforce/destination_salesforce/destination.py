@@ -1,21 +1,12 @@
-"""The Salesforce destination: spec, check, discover and the write loop.
-
-The write loop buffers records per stream and writes a buffer when it is full, when its oldest record has waited
-the flush interval (real-time mode), at every STATE and at the end of input. In batch mode (no flush interval),
-records bound for Bulk API 2.0 gather across writes into jobs of up to 100 MB. A STATE is held until every record
-before it has its final outcome from Salesforce (written or rejected), then emitted with destinationStats.
-"""
+"""The Salesforce destination: spec, check, discover, and write (one plan per stream, run by a WriteSession)."""
 
 from __future__ import annotations
 
 import argparse
-import heapq
+import difflib
 import io
 import logging
-import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from airbyte_cdk.destinations import Destination
@@ -23,7 +14,6 @@ from airbyte_cdk.exception_handler import init_uncaught_exception_handler
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
-    AirbyteStateType,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
     DestinationSyncMode,
@@ -37,18 +27,18 @@ from salesforce_api import BulkClient, RestClient, connect, input_files
 from salesforce_api.airbyte import traced_exception
 from salesforce_api.errors import ApiError, ConfigError, NotFoundError, SalesforceError
 
-from destination_salesforce.mapping import PreparedRecord, RecordFilter, ValueFormatError
-from destination_salesforce.plan import StreamPlan, build_plan, choose_operation, is_event, problems
-from destination_salesforce.protocol import (
-    TICK,
-    DestinationStats,
-    catalog_to_json,
-    message_to_json,
-    parse_lines,
-    read_with_deadlines,
+from destination_salesforce.plan import StreamPlan, build_plan, choose_operation, is_event, problems, stream_filter
+from destination_salesforce.protocol import catalog_to_json, message_to_json, parse_lines
+from destination_salesforce.rejects import RejectLog, RejectThresholdExceeded
+from destination_salesforce.session import WriteSession
+from destination_salesforce.spec import (
+    WriterConfig,
+    check_against_spec,
+    check_api_name,
+    connector_spec,
+    unknown_settings,
 )
-from destination_salesforce.rejects import Rejection, RejectLog, RejectThresholdExceeded
-from destination_salesforce.spec import WriterConfig, check_against_spec, check_api_name, connector_spec
+from destination_salesforce.stream_settings import settings_for_config, settings_for_stream
 
 logger = logging.getLogger("airbyte")
 
@@ -64,24 +54,6 @@ JSON_TYPES = {
 }
 
 
-@dataclass
-class StreamBuffer:
-    records: list[PreparedRecord] = field(default_factory=list)
-    first_at: float | None = None  # time.monotonic() of the oldest buffered record
-    received: int = 0  # records since this stream's last STATE, for destinationStats
-    position: int = 0
-    rejected_at: list[int] = field(default_factory=list)  # heap: positions rejected, not yet counted in a STATE
-
-
-@dataclass
-class PendingState:
-    """A STATE held back until every record before it has its outcome."""
-
-    message: AirbyteMessage
-    marks: dict[tuple[str | None, str], int]  # each covered stream's position when the STATE arrived
-    received: int
-
-
 class DestinationSalesforce(Destination):
     VALID_CMDS = {"spec", "check", "discover", "write"}
 
@@ -91,13 +63,20 @@ class DestinationSalesforce(Destination):
     # -- check ---------------------------------------------------------------------------------------------------
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """Logs in; then, for the top-level object and each `streams` entry naming one, every setting Salesforce would
+        refuse (mapping targets, relationship targets included, external id field, permissions), in one message."""
         try:
             cfg = WriterConfig.from_mapping(config)
-            RecordFilter(cfg.filter)
-            operation, _ = choose_operation(DestinationSyncMode.append, cfg, cfg.object)
             rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
-            describe = describe_object(rest, cfg.object, "object")
-            found = problems(describe, cfg, operation)
+            describes = Describes(rest)
+            found: list[str] = []
+            for settings in settings_for_config(cfg):
+                stream_filter(settings)
+                operation, _ = choose_operation(settings)
+                describe = describes.get(settings.sobject, settings.object_setting)
+                found.extend(message for _, message in problems(describe, settings, cfg, operation, describes.other))
+            if not cfg.object and not cfg.streams:
+                describes.names()  # nothing to describe: the login alone is checked, by one call
             if found:
                 return AirbyteConnectionStatus(status=Status.FAILED, message="; ".join(found))
             return AirbyteConnectionStatus(status=Status.SUCCEEDED)
@@ -114,7 +93,8 @@ class DestinationSalesforce(Destination):
 
     def discover_operations(self, config: Mapping[str, Any]) -> DestinationCatalog:
         """One operation per writable object and supported sync mode, with its writable fields as JSON schema;
-        the matching keys of append_dedup are the object's external id fields."""
+        the matching keys of append_dedup are the object's unique external id fields (and Id for update and
+        soft_delete). The write takes them back as each configured stream's primary_key."""
         cfg = WriterConfig.from_mapping(config)
         rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
         names = [
@@ -148,146 +128,27 @@ class DestinationSalesforce(Destination):
     def _write(
         self, cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog, input_messages: Iterable[AirbyteMessage]
     ) -> Iterator[AirbyteMessage]:
-        try:
-            record_filter = RecordFilter(cfg.filter)
-        except ValueError as exc:
-            raise ConfigError(str(exc), setting="filter") from None
+        check_stream_entries(cfg, catalog)
         session = connect(cfg.credentials, api_version=cfg.api_version)
         rest, bulk = RestClient(session), BulkClient(session)
+        describes = Describes(rest)
         plans: dict[tuple[str | None, str], StreamPlan] = {}
-        describes: dict[str, Mapping[str, Any]] = {}
         for configured in catalog.streams:
-            sobject = configured.destination_object_name or cfg.object
-            if sobject not in describes:
-                describes[sobject] = describe_object(rest, sobject, object_setting(configured, cfg))
-            plans[(configured.stream.namespace, configured.stream.name)] = build_plan(
-                configured.stream.name, sobject, configured.destination_sync_mode, describes[sobject],
-                cfg, rest, bulk, logger,
+            settings = settings_for_stream(cfg, configured, describes.names)
+            describe = describes.get(settings.sobject, settings.object_setting)
+            plan = build_plan(settings, describe, cfg, rest, bulk, logger, describes.other)
+            plans[(configured.stream.namespace, configured.stream.name)] = plan
+            logger.info(
+                "Stream %s: %s %s%s", plan.stream, plan.operation, plan.sobject,
+                f" matching on {plan.external_id_field} ({settings.key_setting})" if plan.external_id_field else "",
             )  # fmt: skip
-        buffers = {key: StreamBuffer() for key in plans}
         rejects = RejectLog(
             logger, max_records=cfg.max_rejected_records, max_ratio=cfg.max_rejected_ratio,
             path=cfg.rejected_records_path,
         )  # fmt: skip
-        interval = cfg.flush_interval_seconds
-        pending: deque[PendingState] = deque()
-        processed = 0
-        recheck = False  # a write or a new STATE since the held STATEs were last looked at (nothing else frees one)
-
-        def reject(buffer: StreamBuffer, stream: str, record: PreparedRecord, code: str, message: str,
-                   fields: Any = ()) -> None:  # fmt: skip
-            heapq.heappush(buffer.rejected_at, record.position)
-            rejects.add(Rejection(stream, record.position, record.key, code, message, tuple(fields)), record.data)
-
-        def flush(key: tuple[str | None, str], *, gather: bool = False) -> None:
-            """Write the buffer. With `gather` (batch mode), Bulk records may wait in a job of up to 100 MB;
-            without, every record written so far gets its outcome."""
-            nonlocal processed, recheck
-            recheck = True
-            buffer, plan = buffers[key], plans[key]
-            records, buffer.records, buffer.first_at = buffer.records, [], None
-            failures = plan.write(records, gather=gather) if records or not gather else []
-            for record, outcome in failures:
-                reject(buffer, plan.stream, record, outcome.code, outcome.message, outcome.fields)
-            if records:
-                processed += len(records)
-                logger.info("%s: %d records sent to %s", plan.stream, len(records), plan.sobject)
-            rejects.check(processed)
-
-        def settled(key: tuple[str | None, str], mark: int) -> bool:
-            # Records in Bulk jobs came from earlier writes than the buffered ones: they are the oldest.
-            oldest = plans[key].unsettled_from()
-            if oldest is None and buffers[key].records:
-                oldest = buffers[key].records[0].position
-            return oldest is None or oldest > mark
-
-        def released() -> Iterator[AirbyteMessage]:
-            """The held STATEs whose records all have their outcome, in order, with their counts."""
-            while pending and all(settled(k, mark) for k, mark in pending[0].marks.items()):
-                held = pending.popleft()
-                rejected = 0
-                for k, mark in held.marks.items():
-                    heap = buffers[k].rejected_at
-                    while heap and heap[0] <= mark:
-                        heapq.heappop(heap)
-                        rejected += 1
-                held.message.state.destinationStats = DestinationStats(
-                    recordCount=float(held.received), rejectedRecordCount=float(rejected)
-                )
-                yield held.message
-
-        def hold(message: AirbyteMessage) -> None:
-            nonlocal recheck
-            recheck = True
-            state = message.state
-            if state.type == AirbyteStateType.STREAM and state.stream is not None:
-                descriptor = state.stream.stream_descriptor
-                covered = [k for k in buffers if k == (descriptor.namespace, descriptor.name)]
-            else:
-                covered = list(buffers)
-            marks = {k: buffers[k].position for k in covered}
-            pending.append(PendingState(message, marks, sum(buffers[k].received for k in covered)))
-            for k in covered:
-                buffers[k].received = 0
-
-        def next_deadline() -> float | None:
-            if interval <= 0:
-                return None
-            waiting = [b.first_at for b in buffers.values() if b.first_at is not None]
-            return min(waiting) + interval if waiting else None
-
-        def flush_due() -> None:
-            now = time.monotonic()
-            for key, buffer in buffers.items():
-                if buffer.first_at is not None and interval > 0 and now >= buffer.first_at + interval:
-                    flush(key)
-
-        try:
-            for message in read_with_deadlines(input_messages, next_deadline):
-                if message is TICK:
-                    flush_due()
-                elif message.type == Type.RECORD:
-                    key = (message.record.namespace, message.record.stream)
-                    if key not in plans:
-                        continue  # the protocol says: ignore streams that are not in the catalog
-                    buffer, plan = buffers[key], plans[key]
-                    buffer.received += 1
-                    buffer.position += 1
-                    data = message.record.data
-                    if not record_filter.matches(data):
-                        continue
-                    try:
-                        prepared = plan.mapper.prepare(buffer.position, data)
-                    except ValueFormatError as exc:
-                        processed += 1
-                        placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, data)
-                        reject(buffer, plan.stream, placeholder, "INVALID_VALUE", str(exc), [exc.target])
-                        rejects.check(processed)
-                        continue
-                    buffer.records.append(prepared)
-                    if buffer.first_at is None:
-                        buffer.first_at = time.monotonic()
-                    if len(buffer.records) >= cfg.batch_size:
-                        flush(key, gather=interval <= 0)
-                    flush_due()
-                elif message.type == Type.STATE:
-                    # Every stream, so that STATEs of different streams keep their order trivially.
-                    for key in plans:
-                        flush(key, gather=interval <= 0)
-                    hold(message)
-                if recheck:
-                    recheck = False
-                    yield from released()
-            for key in plans:
-                flush(key)
-            yield from released()
-            if pending:
-                raise RuntimeError(f"{len(pending)} STATE messages were never released")  # a bug, not bad input
-        finally:
-            for plan in plans.values():
-                plan.close()
-            rejects.log_summary()
-            rejects.close()
+        yield from WriteSession(
+            plans, rejects, logger, batch_size=cfg.batch_size, flush_interval=cfg.flush_interval_seconds
+        ).run(input_messages)
 
     # -- command line --------------------------------------------------------------------------------------------
 
@@ -338,14 +199,19 @@ class DestinationSalesforce(Destination):
         return super().run_cmd(parsed_args)
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
-        """The config against the spec, then the names that reach URLs and queries; ConfigError naming the setting."""
-        check_against_spec(config, self.spec().connectionSpecification)
-        check_api_name(config["object"], "object")
-        if config.get("external_id_field"):
-            check_api_name(config["external_id_field"], "external_id_field")
-        for rule in config.get("column_mapping") or ():
-            for part in str(rule["target"]).split(".", 1):
-                check_api_name(part, "column_mapping target")
+        """Unknown settings, the config against the spec, then the names that reach URLs and queries; ConfigError
+        naming the setting."""
+        spec = self.spec().connectionSpecification
+        unknown_settings(config, spec)
+        check_against_spec(config, spec)
+        scopes = [("", config)] + [(f"streams[{entry['name']}].", entry) for entry in config.get("streams") or ()]
+        for prefix, scope in scopes:
+            for setting in ("object", "external_id_field"):
+                if scope.get(setting):
+                    check_api_name(scope[setting], prefix + setting)
+            for rule in scope.get("column_mapping") or ():
+                for part in str(rule["target"]).split(".", 1):
+                    check_api_name(part, f"{prefix}column_mapping target")
 
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)
@@ -364,11 +230,44 @@ class DestinationSalesforce(Destination):
             print(message_to_json(message), flush=True)
 
 
-def object_setting(configured: Any, cfg: WriterConfig) -> str:
-    """Where a stream's object name comes from, said the way the user would look for it."""
-    if configured.destination_object_name:
-        return f"destination_object_name of stream {configured.stream.name} in the configured catalog"
-    return "object"
+def check_stream_entries(cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog) -> None:
+    """A `streams` entry must name a stream of the catalog: a misspelt name would silently leave its settings unused."""
+    names = [configured.stream.name for configured in catalog.streams]
+    for entry in cfg.streams:
+        if entry.name not in names:
+            close = difflib.get_close_matches(entry.name, names, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else f" The catalog's streams: {', '.join(names[:20])}."
+            raise ConfigError(
+                f"The setting 'streams' has an entry for '{entry.name}', which is no stream of the configured catalog."
+                + hint,
+                setting="streams",
+            )
+
+
+class Describes:
+    """The object describes of one check or write, each asked of Salesforce once."""
+
+    def __init__(self, rest: RestClient) -> None:
+        self.rest = rest
+        self.cache: dict[str, Mapping[str, Any]] = {}
+        self.global_names: list[str] | None = None
+
+    def get(self, sobject: str, setting: str) -> Mapping[str, Any]:
+        """The describe of an object a setting names; ConfigError naming the setting when there is no such object."""
+        if sobject not in self.cache:
+            self.cache[sobject] = describe_object(self.rest, sobject, setting)
+        return self.cache[sobject]
+
+    def other(self, sobject: str) -> Mapping[str, Any]:
+        """The describe of a parent object (NotFoundError when this user cannot see it)."""
+        if sobject not in self.cache:
+            self.cache[sobject] = self.rest.describe(sobject)
+        return self.cache[sobject]
+
+    def names(self) -> list[str]:
+        if self.global_names is None:
+            self.global_names = [o["name"] for o in self.rest.describe_global()["sobjects"]]
+        return self.global_names
 
 
 def describe_object(rest: RestClient, sobject: str, setting: str) -> Mapping[str, Any]:
@@ -399,7 +298,8 @@ def _operations(describe: Mapping[str, Any]) -> list[DestinationOperation]:
 
     if is_event(name):
         return [DestinationOperation(name, DestinationSyncMode.append, schema("createable"))]
-    external_ids = [[f["name"]] for f in fields if f.get("externalId")]
+    # Only keys that identify one record: a non-unique external id can match several (and fails those records).
+    external_ids = [[f["name"]] for f in fields if f.get("externalId") and f.get("unique")]
     result = []
     if describe.get("createable"):
         result.append(DestinationOperation(name, DestinationSyncMode.append, schema("createable")))

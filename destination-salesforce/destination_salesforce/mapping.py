@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from destination_salesforce.lookups import ParentLookups
 from destination_salesforce.spec import ColumnRule, Condition
 
 MISSING = object()
@@ -232,8 +233,16 @@ def json_body(values: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+AIRBYTE_COLUMNS = "_airbyte_"  # columns warehouses and caches add (_airbyte_raw_id, _airbyte_meta...): never data
+NAME_CACHE = 10_000  # incoming field names remembered with what they map to
+
+
 class RecordMapper:
-    """Source record -> Salesforce field values, typed by the object's describe."""
+    """Source record -> Salesforce field values, typed by the object's describe.
+
+    Incoming field names match case-insensitively (an exact match wins): warehouses and caches often lower-case
+    column names. `_airbyte_*` columns are ignored; other names that map to nothing are kept in `unmapped`.
+    """
 
     def __init__(
         self,
@@ -241,25 +250,80 @@ class RecordMapper:
         field_types: Mapping[str, str],
         key_fields: Iterable[str] = (),
         passthrough: Iterable[str] | None = None,
+        lookups: ParentLookups | None = None,
     ) -> None:
-        """Without rules, the record's fields named in `passthrough` (default: every typed field) are written."""
+        """Without rules, the record's fields named in `passthrough` (default: every typed field) are written, and
+        parent external ids carried beside reference fields through `lookups`."""
         self.rules = tuple(rules)
+        self.lookups = lookups if not self.rules else None
         self.field_types = dict(field_types)
         self.key_fields = tuple(key_fields)
         self.passthrough = set(self.field_types if passthrough is None else passthrough)
+        # What an incoming name can stand for: a field to write, or (with rules) the first part of a rule's source.
+        known = {rule.source.split(".", 1)[0] for rule in self.rules} if self.rules else self.passthrough
+        if self.rules:
+            known |= {rule.source for rule in self.rules}
+        self.known = known
+        self.folded = {}
+        for name in sorted(known):
+            self.folded.setdefault(name.casefold(), name)
+        self.names: dict[str, str | None] = {}
+        self.unmapped: set[str] = set()
+
+    def target_of(self, name: str) -> str | None:
+        """The known name an incoming field name stands for (exact, else case-insensitive); None when nothing."""
+        target = self.names.get(name, MISSING)
+        if target is not MISSING:
+            return target  # type: ignore[return-value]
+        if name in self.known:
+            target = name
+        elif name.startswith(AIRBYTE_COLUMNS):
+            target = None
+        else:
+            target = self.folded.get(name.casefold())
+            if target is None and self.lookups is not None:
+                target = self.lookups.target_of(name)
+            if target is None and len(self.unmapped) < NAME_CACHE:
+                self.unmapped.add(name)
+        if len(self.names) < NAME_CACHE:
+            self.names[name] = target
+        return target
+
+    def maps_anything(self, data: Mapping[str, Any]) -> bool:
+        return any(self.target_of(name) is not None for name in data)
 
     def map(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Raises ValueFormatError for a value its field cannot take."""
         values: dict[str, Any] = {}
         if self.rules:
+            data = self._renamed(data)
             pairs = ((rule.target, get_path(data, rule.source)) for rule in self.rules)
-        else:
-            pairs = ((name, value) for name, value in data.items() if name in self.passthrough)
-        for target, value in pairs:
-            if value is MISSING:
-                continue  # an absent column leaves the field untouched, unlike an explicit null
+            for target, value in pairs:
+                if value is not MISSING:  # an absent column leaves the field untouched, unlike an explicit null
+                    values[target] = format_json(self.field_types.get(target), value, target)
+            return values
+        for name, value in data.items():
+            target = self.target_of(name)
+            if target is None or (target != name and target in values):
+                continue  # nothing to write, or a case-insensitive match where the exact one was already written
+            if self.lookups is not None and target not in self.field_types:
+                self.lookups.add(values, target, value)
+                continue
             values[target] = format_json(self.field_types.get(target), value, target)
+        if self.lookups is not None:
+            self.lookups.finish(values)
         return values
+
+    def _renamed(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The record with its field names as the rules spell them (the same record when they already do)."""
+        if all(self.target_of(name) in (name, None) for name in data):
+            return data
+        renamed: dict[str, Any] = {}
+        for name, value in data.items():
+            target = self.target_of(name) or name
+            if target == name or target not in renamed:
+                renamed[target] = value
+        return renamed
 
     def prepare(self, position: int, data: Mapping[str, Any]) -> PreparedRecord:
         values = self.map(data)

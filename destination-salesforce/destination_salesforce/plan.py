@@ -4,18 +4,27 @@ and the checks (against the object's describe) that the configuration can work."
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airbyte_cdk.models import DestinationSyncMode
 from salesforce_api import BulkClient, RestClient
-from salesforce_api.errors import ConfigError
+from salesforce_api.errors import ConfigError, NotFoundError
 
 from destination_salesforce.bulk_jobs import BulkJobs, BulkWriter, Failures
-from destination_salesforce.mapping import PreparedRecord, RecordMapper, dedupe_last_wins, split_rounds
+from destination_salesforce.lookups import ParentLookups, Reference
+from destination_salesforce.mapping import (
+    CSV_NULL,
+    PreparedRecord,
+    RecordFilter,
+    RecordMapper,
+    dedupe_last_wins,
+    split_rounds,
+)
 from destination_salesforce.resolve import resolve_ids
 from destination_salesforce.spec import WriterConfig
+from destination_salesforce.stream_settings import StreamSettings
 from destination_salesforce.writers import (
     RETRYABLE_CODES,
     CollectionsWriter,
@@ -32,8 +41,14 @@ def is_event(sobject: str) -> bool:
     return sobject.endswith("__e")
 
 
-def choose_operation(sync_mode: DestinationSyncMode, config: WriterConfig, sobject: str) -> tuple[str, bool]:
-    """(operation, dedupe) for a stream; ConfigError for a combination that cannot work."""
+def holds_bulk_null(record: PreparedRecord) -> bool:
+    """Whether a value of the record is the text #N/A, which a Bulk API 2.0 CSV cell can only mean as null."""
+    return any(value == CSV_NULL for value in record.values.values())
+
+
+def choose_operation(settings: StreamSettings) -> tuple[str, bool]:
+    """(operation, dedupe) for a stream; ConfigError naming the setting for a combination that cannot work."""
+    sync_mode, sobject, key = settings.sync_mode, settings.sobject, settings.external_id_field
     if sync_mode == DestinationSyncMode.overwrite:
         raise ConfigError(
             "The overwrite sync mode is not supported: emptying a Salesforce object is too dangerous. "
@@ -41,23 +56,31 @@ def choose_operation(sync_mode: DestinationSyncMode, config: WriterConfig, sobje
             setting="destination_sync_mode",
         )
     if is_event(sobject):
-        if sync_mode != DestinationSyncMode.append or config.operation not in (None, "insert"):
+        if sync_mode != DestinationSyncMode.append or settings.operation not in (None, "insert"):
             raise ConfigError(
                 f"{sobject} is a Platform Event: events can only be published (append sync mode, insert operation).",
-                setting="operation",
+                setting=settings.operation_setting if settings.operation else "destination_sync_mode",
             )
         return "insert", False
     if sync_mode == DestinationSyncMode.append_dedup:
-        if not config.external_id_field:
-            raise ConfigError("The append_dedup sync mode upserts: set external_id_field.", setting="external_id_field")
+        if not key:
+            raise ConfigError(
+                f"Stream {settings.stream}: the append_dedup sync mode upserts, which needs a matching key: set "
+                f"{settings.key_setting}, or give the stream a primary key in the configured catalog.",
+                setting=settings.key_setting,
+            )
         return "upsert", True
     if sync_mode == DestinationSyncMode.update:
         return "update", False
     if sync_mode == DestinationSyncMode.soft_delete:
         return "delete", False
-    operation = config.operation or ("upsert" if config.external_id_field else "insert")
-    if operation == "upsert" and not config.external_id_field:
-        raise ConfigError("The upsert operation needs external_id_field.", setting="external_id_field")
+    operation = settings.operation or ("upsert" if key else "insert")
+    if operation == "upsert" and not key:
+        raise ConfigError(
+            f"Stream {settings.stream}: the upsert operation ({settings.operation_setting}) needs "
+            f"{settings.key_setting}.",
+            setting=settings.key_setting,
+        )
     return operation, False
 
 
@@ -65,45 +88,69 @@ def _relationship_fields(describe: Mapping[str, Any]) -> dict[str, Mapping[str, 
     return {f["relationshipName"]: f for f in describe["fields"] if f.get("relationshipName")}
 
 
-def problems(describe: Mapping[str, Any], config: WriterConfig, operation: str) -> list[str]:
-    """Everything in the configuration that Salesforce would refuse for this object, each naming what to change."""
+def field_named(describe: Mapping[str, Any], name: str) -> str | None:
+    """The describe's spelling of field `name` (exact, else case-insensitive); None when the object has none."""
+    names = [f["name"] for f in describe["fields"]]
+    if name in names:
+        return name
+    return next((n for n in names if n.casefold() == name.casefold()), None)
+
+
+Problem = tuple[str, str]  # (setting, what is wrong)
+
+
+def problems(
+    describe: Mapping[str, Any],
+    settings: StreamSettings,
+    config: WriterConfig,
+    operation: str,
+    describe_other: Callable[[str], Mapping[str, Any]],
+) -> list[Problem]:
+    """Everything in the settings that Salesforce would refuse for this object, each with the setting to change.
+
+    `describe_other` describes the parent objects of relationship targets (`Account__r.External_Id__c`)."""
     sobject = describe["name"]
-    found: list[str] = []
+    found: list[Problem] = []
     need = {"insert": ("createable",), "update": ("updateable",), "upsert": ("createable", "updateable"),
             "delete": ()}[operation]  # fmt: skip
     for flag in need:
         if not describe.get(flag, False):
-            found.append(f"object {sobject} is not {flag} for this user (operation {operation})")
+            found.append((settings.object_setting, f"object {sobject} is not {flag} for this user ({operation})"))
     if operation == "delete" and not describe.get("deletable", False):
-        found.append(f"object {sobject} is not deletable for this user")
+        found.append((settings.object_setting, f"object {sobject} is not deletable for this user"))
     fields = {f["name"]: f for f in describe["fields"]}
     relationships = _relationship_fields(describe)
-    if config.external_id_field:
-        ext = fields.get(config.external_id_field)
+    key, key_setting = settings.external_id_field, settings.key_setting
+    if key:
+        ext = fields.get(key)
         if ext is None:
-            found.append(f"external_id_field {config.external_id_field} is not a field of {sobject}")
+            found.append((key_setting, f"{key_setting} {key} is not a field of {sobject}"))
         elif not (ext.get("externalId") or ext["name"] == "Id"):
-            found.append(f"external_id_field {config.external_id_field} of {sobject} is not an External ID field")
+            found.append((key_setting, f"{key_setting} {key} of {sobject} is not an External ID field"))
     if operation == "delete":
         return found  # only the key is read: the other columns do not matter
-    for rule in config.column_mapping:
+    where = settings.mapping_setting
+    for rule in settings.column_mapping:
         target = rule.target
         if "." in target:
             relationship, parent_field = target.split(".", 1)
             field = relationships.get(relationship)
             if field is None:
-                found.append(f"column_mapping target {target}: {sobject} has no relationship {relationship}")
+                found.append((where, f"{where} target {target}: {sobject} has no relationship {relationship}"))
                 continue
+            wrong = _parent_key_problem(field, parent_field, describe_other)
+            if wrong:
+                found.append((where, f"{where} target {target}: {wrong}"))
         else:
             field = fields.get(target)
             if field is None:
-                found.append(f"column_mapping target {target} is not a field of {sobject}")
+                found.append((where, f"{where} target {target} is not a field of {sobject}"))
                 continue
             if target == "Id" and operation in ("update", "upsert"):
                 continue
         for flag in need:
             if not field.get(flag, False):
-                found.append(f"column_mapping target {target} of {sobject} is not {flag}")
+                found.append((where, f"{where} target {target} of {sobject} is not {flag}"))
     if (
         operation != "delete"
         and config.api == "bulk"
@@ -111,8 +158,26 @@ def problems(describe: Mapping[str, Any], config: WriterConfig, operation: str) 
         and not config.assignment_rule_id
         and sobject in ASSIGNMENT_RULE_OBJECTS
     ):
-        found.append("Bulk API 2.0 runs assignment rules only by id: set assignment_rule_id, or use api collections")
+        found.append(("assignment_rule_id", "Bulk API 2.0 (api bulk) runs assignment rules only by id: set "
+                      "assignment_rule_id, or use api collections"))  # fmt: skip
     return found
+
+
+def _parent_key_problem(
+    field: Mapping[str, Any], parent_field: str, describe_other: Callable[[str], Mapping[str, Any]]
+) -> str | None:
+    """Why `parent_field` cannot identify the parent of lookup `field` (None when it can: an external id field of
+    the parent object, or of one of them for a polymorphic lookup)."""
+    parents = list(field.get("referenceTo") or [])
+    for parent in parents:
+        try:
+            parent_describe = describe_other(parent)
+        except NotFoundError:
+            continue
+        match = next((f for f in parent_describe["fields"] if f["name"] == parent_field), None)
+        if match is not None and match.get("externalId"):
+            return None
+    return f"{parent_field} is not an External ID field of {' or '.join(parents) or 'the parent object'}"
 
 
 @dataclass
@@ -128,6 +193,9 @@ class StreamPlan:
     rest: RestClient
     external_id_field: str | None
     logger: logging.Logger
+    record_filter: RecordFilter = field(default_factory=lambda: RecordFilter(()))
+    mapping_setting: str = "column_mapping"
+    filter_setting: str = "filter"
     collections: Writer | None = None
     bulk: BulkClient | None = None
     bulk_options: dict[str, Any] = field(default_factory=dict)
@@ -155,23 +223,31 @@ class StreamPlan:
                 for r in batch:
                     r.values.pop(self.external_id_field, None)
         use_bulk = self.jobs is not None and (
-            self.collections is None
-            or self.bulk_threshold is None
-            or len(batch) >= self.bulk_threshold
-            or self.jobs.oldest_position() is not None
+            self.bulk_threshold is None or len(batch) >= self.bulk_threshold or self.jobs.oldest_position() is not None
         )
         rounds = split_rounds(batch, self.external_id_field) if self.operation == "upsert" else [batch]
         for round_ in rounds:
-            if not round_:
-                continue
             if use_bulk and self.jobs is not None:
-                failures.extend(self.jobs.add(round_))
-            elif self.collections is not None:
-                outcomes = write_with_retries(self.collections, round_, self.logger)
-                failures.extend((r, o) for r, o in zip(round_, outcomes, strict=True) if not o.success)
+                literal = [r for r in round_ if holds_bulk_null(r)] if self.operation != "delete" else []
+                if literal:
+                    # Bulk API 2.0 reads the text #N/A as null: these records go through Collections, once the
+                    # jobs before them are settled (a later write must not overtake an earlier one of the same key).
+                    failures.extend(self.jobs.settle())
+                    failures.extend(self._write_collections(literal))
+                    round_ = [r for r in round_ if not holds_bulk_null(r)]
+                if round_:
+                    failures.extend(self.jobs.add(round_))
+            elif round_:
+                failures.extend(self._write_collections(round_))
         if not gather:
             failures.extend(self.settle())
         return failures
+
+    def _write_collections(self, records: Sequence[PreparedRecord]) -> Failures:
+        if self.collections is None:
+            raise RuntimeError(f"{self.sobject}: no Collections writer")  # a bug: every plan has one
+        outcomes = write_with_retries(self.collections, records, self.logger)
+        return [(r, o) for r, o in zip(records, outcomes, strict=True) if not o.success]
 
     def unsettled_from(self) -> int | None:
         """The smallest stream position written but without an outcome yet (None: every outcome is known)."""
@@ -197,19 +273,30 @@ class StreamPlan:
 
 
 def build_plan(
-    stream: str,
-    sobject: str,
-    sync_mode: DestinationSyncMode,
+    settings: StreamSettings,
     describe: Mapping[str, Any],
     config: WriterConfig,
     rest: RestClient,
     bulk: BulkClient,
     logger: logging.Logger,
+    describe_other: Callable[[str], Mapping[str, Any]],
 ) -> StreamPlan:
-    operation, dedupe = choose_operation(sync_mode, config, sobject)
-    found = problems(describe, config, operation)
+    """The plan of one stream; ConfigError naming the setting to change when the settings cannot work."""
+    if settings.external_id_field:  # the describe's spelling: keys often arrive lower-cased
+        settings = replace(
+            settings, external_id_field=field_named(describe, settings.external_id_field) or settings.external_id_field
+        )
+    operation, dedupe = choose_operation(settings)
+    found = problems(describe, settings, config, operation, describe_other)
     if found:
-        raise ConfigError(f"Stream {stream} -> {sobject}: " + "; ".join(found), setting="column_mapping")
+        raise ConfigError(
+            f"Stream {settings.stream} -> {settings.sobject}: " + "; ".join(message for _, message in found),
+            setting=found[0][0],
+        )
+    record_filter = stream_filter(settings)
+    key = settings.external_id_field
+    if key == "Id" and operation in ("update", "delete"):
+        key = None  # records carry their Id: nothing to look up
     types = {f["name"]: f["type"] for f in describe["fields"]}
     writable_flag = "createable" if operation == "insert" else "updateable"
     passthrough = {f["name"] for f in describe["fields"] if f.get(writable_flag)}
@@ -218,32 +305,85 @@ def build_plan(
     passthrough.discard("Id")
     if operation in ("update", "delete"):
         passthrough.add("Id")
-    if config.external_id_field:
-        passthrough.add(config.external_id_field)
-    key_fields = [k for k in (config.external_id_field, "Id") if k]
-    mapper = RecordMapper(config.column_mapping, types, key_fields, passthrough)
+    if operation == "delete":
+        passthrough &= {"Id"}  # only the key is read
+    if key:
+        passthrough.add(key)
+    key_fields = [k for k in (key, "Id") if k]
+    lookups = None
+    if operation != "delete":
+        references = [
+            Reference(f["name"], f["relationshipName"], _external_ids(f.get("referenceTo") or [], describe_other))
+            for f in describe["fields"]
+            if f["type"] == "reference" and f.get("relationshipName") and f["name"] in passthrough
+        ]
+        lookups = ParentLookups(references)
+    mapper = RecordMapper(settings.column_mapping, types, key_fields, passthrough, lookups)
     return StreamPlan(
-        stream, sobject, operation, dedupe, mapper, rest, config.external_id_field, logger,
-        **writers(sobject, operation, config, rest, bulk),
+        settings.stream, settings.sobject, operation, dedupe, mapper, rest, key, logger, record_filter,
+        settings.mapping_setting, settings.filter_setting,
+        **writers(settings.sobject, operation, key, config, rest, bulk),
     )  # fmt: skip
 
 
-def writers(sobject: str, operation: str, config: WriterConfig, rest: RestClient, bulk: BulkClient) -> dict[str, Any]:
+def _external_ids(
+    parents: Sequence[str], describe_other: Callable[[str], Mapping[str, Any]]
+) -> Callable[[], list[str]]:
+    """The external id fields of a reference's parent objects, described when first asked for."""
+
+    def keys() -> list[str]:
+        found = []
+        for parent in parents:
+            try:
+                found += [f["name"] for f in describe_other(parent)["fields"] if f.get("externalId")]
+            except NotFoundError:
+                continue  # a parent this user cannot see offers no key
+        return found
+
+    return keys
+
+
+def stream_filter(settings: StreamSettings) -> RecordFilter:
+    """The stream's filter, its field names spelt as the stream declares them; a ConfigError naming the filter
+    setting for an operator it cannot use, or a field the stream does not declare (it would never match)."""
+    conditions = []
+    declared = settings.schema_fields
+    for condition in settings.filter:
+        head, dot, rest = condition.field.partition(".")
+        if declared and head not in declared:
+            spelt = next((name for name in declared if name.casefold() == head.casefold()), None)
+            if spelt is None:
+                raise ConfigError(
+                    f"{settings.filter_setting} on '{condition.field}': stream {settings.stream} has no field "
+                    f"{head} (its fields: {', '.join(declared[:30])}).",
+                    setting=settings.filter_setting,
+                )
+            condition = replace(condition, field=spelt + dot + rest)
+        conditions.append(condition)
+    try:
+        return RecordFilter(conditions)
+    except ValueError as exc:
+        raise ConfigError(f"{settings.filter_setting}: {exc}", setting=settings.filter_setting) from None
+
+
+def writers(
+    sobject: str, operation: str, key: str | None, config: WriterConfig, rest: RestClient, bulk: BulkClient
+) -> dict[str, Any]:
     """The StreamPlan fields that choose between Collections, Bulk API 2.0 and Platform Event publishing."""
     if is_event(sobject):
         return {"collections": PlatformEventWriter(rest, sobject)}
-    chosen: dict[str, Any] = {}
-    if config.api != "bulk":
-        chosen["collections"] = CollectionsWriter(
-            rest, sobject, operation, external_id_field=config.external_id_field,
-            auto_assign_header=config.auto_assign_header,
-        )  # fmt: skip
+    # Collections is there even with api bulk: records holding the text #N/A go through it (Bulk reads it as null).
+    chosen: dict[str, Any] = {
+        "collections": CollectionsWriter(
+            rest, sobject, operation, external_id_field=key, auto_assign_header=config.auto_assign_header
+        )
+    }
     bulk_cannot_assign = config.auto_assign and not config.assignment_rule_id and sobject in ASSIGNMENT_RULE_OBJECTS
     if config.api == "collections" or (config.api == "auto" and bulk_cannot_assign):
         return chosen  # Bulk could not honour Auto Assign TRUE without a rule id: auto stays on Collections
     chosen["bulk"] = bulk
     chosen["bulk_options"] = {
-        "external_id_field": config.external_id_field,
+        "external_id_field": key,
         "assignment_rule_id": config.assignment_rule_id if config.auto_assign else None,
         "max_bytes": config.bulk_job_size_mb * 1_000_000,
         "keep_data": config.rejected_records_path is not None,

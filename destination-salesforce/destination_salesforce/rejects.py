@@ -12,6 +12,10 @@ from typing import IO, Any
 
 SAMPLE_KEYS = 5
 RATIO_MIN_RECORDS = 100  # a ratio over a handful of records says nothing
+# The policy when neither limit is set: more than half rejected once 1,000 records were written, or every record of
+# a stream rejected, is a configuration that does not work rather than a few bad records.
+DEFAULT_RATIO = 0.5
+DEFAULT_RATIO_MIN_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,31 @@ class RejectLog:
         if self.total:
             self.logger.warning("%d records rejected by Salesforce:\n  %s", self.total, "\n  ".join(self.summary()))
 
+    @property
+    def default_policy(self) -> bool:
+        return self.max_records is None and self.max_ratio is None
+
+    def check_streams(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        """Under the default policy, raise when every record of a stream was rejected (`counts`: stream -> (records
+        processed, rejected), once each has its outcome)."""
+        if not self.default_policy:
+            return
+        for stream, (processed, rejected) in counts.items():
+            if processed and rejected >= processed:
+                raise RejectThresholdExceeded(
+                    f"Every record of stream {stream} ({processed}) was rejected: "
+                    + "; ".join(self.summary()[:3])
+                    + ". Set max_rejected_ratio (1 turns the limit off) to accept this."
+                )
+
     def check(self, processed: int) -> None:
         """Raise once the rejects pass the policy; `processed` counts every record sent, rejected or not."""
+        if self.default_policy and processed >= DEFAULT_RATIO_MIN_RECORDS and self.total / processed > DEFAULT_RATIO:
+            raise RejectThresholdExceeded(
+                f"{self.total} of {processed} records rejected, more than half: "
+                + "; ".join(self.summary()[:3])
+                + ". Set max_rejected_ratio or max_rejected_records to change this limit."
+            )
         if self.max_records is not None and self.total > self.max_records:
             raise RejectThresholdExceeded(
                 f"{self.total} records rejected, more than max_rejected_records={self.max_records}. "

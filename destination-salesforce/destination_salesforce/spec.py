@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import pkgutil
 from collections.abc import Mapping
@@ -54,12 +55,65 @@ class Condition:
     value: Any = None
 
 
+def unknown_settings(config: Any, schema: Mapping[str, Any], path: str = "") -> None:
+    """Raise ConfigError for the first key the spec does not know, with the closest known name: a misspelt setting
+    would otherwise be ignored and change what is written. The credentials block is left to its own check."""
+    if isinstance(config, list):
+        items = schema.get("items")
+        for index, item in enumerate(config):
+            if isinstance(items, Mapping):
+                unknown_settings(item, items, f"{path}[{index}]")
+        return
+    properties = schema.get("properties")
+    if not isinstance(config, Mapping) or not isinstance(properties, Mapping):
+        return
+    for key, value in config.items():
+        setting = f"{path}.{key}" if path else str(key)
+        if key not in properties:
+            close = difflib.get_close_matches(str(key), list(properties), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else f" Known settings: {', '.join(properties)}."
+            raise ConfigError(f"Unknown setting '{setting}'.{hint}", setting=setting)
+        if key != "credentials":
+            unknown_settings(value, properties[key], setting)
+
+
+@dataclass(frozen=True)
+class StreamOverride:
+    """A `streams` entry: settings of one stream that replace the top-level ones for it (None: not overridden)."""
+
+    name: str
+    object: str | None = None
+    operation: str | None = None
+    external_id_field: str | None = None
+    column_mapping: tuple[ColumnRule, ...] | None = None
+    filter: tuple[Condition, ...] | None = None
+
+    @classmethod
+    def from_mapping(cls, entry: Mapping[str, Any]) -> StreamOverride:
+        return cls(
+            name=entry["name"],
+            object=entry.get("object") or None,
+            operation=entry.get("operation") or None,
+            external_id_field=entry.get("external_id_field") or None,
+            column_mapping=_rules(entry["column_mapping"]) if "column_mapping" in entry else None,
+            filter=_conditions(entry["filter"]) if "filter" in entry else None,
+        )
+
+
+def _rules(items: Any) -> tuple[ColumnRule, ...]:
+    return tuple(ColumnRule(r["source"], r["target"]) for r in items or ())
+
+
+def _conditions(items: Any) -> tuple[Condition, ...]:
+    return tuple(Condition(c["field"], c["operator"], c.get("value")) for c in items or ())
+
+
 @dataclass(frozen=True)
 class WriterConfig:
     """Settings of one write, defaults filled in. Credentials stay a plain mapping for salesforce_api."""
 
     credentials: Mapping[str, Any]
-    object: str
+    object: str | None = None
     operation: str | None = None
     external_id_field: str | None = None
     auto_assign: bool = False
@@ -75,18 +129,19 @@ class WriterConfig:
     max_rejected_ratio: float | None = None
     rejected_records_path: str | None = None
     api_version: str = "62.0"
+    streams: tuple[StreamOverride, ...] = ()
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> WriterConfig:
         return cls(
             credentials=config["credentials"],
-            object=config["object"],
+            object=config.get("object") or None,
             operation=config.get("operation") or None,
             external_id_field=config.get("external_id_field") or None,
             auto_assign=bool(config.get("auto_assign", False)),
             assignment_rule_id=config.get("assignment_rule_id") or None,
-            column_mapping=tuple(ColumnRule(r["source"], r["target"]) for r in config.get("column_mapping") or ()),
-            filter=tuple(Condition(c["field"], c["operator"], c.get("value")) for c in config.get("filter") or ()),
+            column_mapping=_rules(config.get("column_mapping")),
+            filter=_conditions(config.get("filter")),
             batch_size=int(config.get("batch_size", 10000)),
             flush_interval_seconds=float(config.get("flush_interval_seconds", 1.0)),
             api=config.get("api", "auto"),
@@ -96,7 +151,11 @@ class WriterConfig:
             max_rejected_ratio=config.get("max_rejected_ratio"),
             rejected_records_path=config.get("rejected_records_path") or None,
             api_version=str(config.get("api_version", "62.0")),
+            streams=tuple(StreamOverride.from_mapping(entry) for entry in config.get("streams") or ()),
         )
+
+    def override(self, stream: str) -> StreamOverride | None:
+        return next((entry for entry in self.streams if entry.name == stream), None)
 
     @property
     def auto_assign_header(self) -> str:

@@ -32,12 +32,23 @@ def config(org: Any, **settings: Any) -> dict[str, Any]:
     return {"credentials": org.credentials("username_password"), "object": "X__c", **settings}
 
 
-def stream(name: str, mode: str = "append", object_name: str | None = None) -> ConfiguredAirbyteStream:
+def stream(
+    name: str,
+    mode: str = "append",
+    object_name: str | None = None,
+    primary_key: list[list[str]] | None = None,
+    fields: list[str] | None = None,
+) -> ConfiguredAirbyteStream:
+    """A configured stream; `object_name` and `primary_key` as data activation sends them, `fields` its schema's."""
+    schema: dict[str, Any] = {"type": "object"}
+    if fields is not None:
+        schema["properties"] = {name: {"type": ["null", "string"]} for name in fields}
     return ConfiguredAirbyteStream(
-        stream=AirbyteStream(name=name, json_schema={"type": "object"}, supported_sync_modes=[SyncMode.full_refresh]),
+        stream=AirbyteStream(name=name, json_schema=schema, supported_sync_modes=[SyncMode.full_refresh]),
         sync_mode=SyncMode.full_refresh,
         destination_sync_mode=DestinationSyncMode(mode),
         destination_object_name=object_name,
+        primary_key=primary_key,
     )
 
 

@@ -86,8 +86,8 @@ def test_wrong_setting_is_named_with_what_it_allows(settings: dict, words: list[
 
 def test_missing_setting_is_named() -> None:
     config = base_config()
-    del config["object"]
-    with pytest.raises(ConfigError, match="'object' is required"):
+    del config["credentials"]
+    with pytest.raises(ConfigError, match="'credentials' is required"):
         check_against_spec(config, SPEC)
 
 

@@ -88,6 +88,7 @@ def test_real_time_mode_writes_each_record_before_the_next_arrives(emulator, h) 
 
 
 def test_check(emulator, h) -> None:
+    emulator.admin.add_field("Account", "External_Id__c", "string", external_id=True, unique=True)
     dest = h.DestinationSalesforce()
     ok = dest.check(
         h.LOGGER,
@@ -112,6 +113,9 @@ def test_check(emulator, h) -> None:
     assert bad.status == Status.FAILED
     assert "Text__c" in bad.message and "not an External ID" in bad.message
     assert "Nope__c is not a field" in bad.message and "CreatedDate" in bad.message
+    lookup = dest.check(h.LOGGER, h.config(emulator, column_mapping=[{"source": "b", "target": "Account__r.Name"}]))
+    assert lookup.status == Status.FAILED
+    assert "column_mapping target Account__r.Name: Name is not an External ID field of Account" in lookup.message
     missing = dest.check(h.LOGGER, h.config(emulator, object="Nothing__c"))
     assert missing.status == Status.FAILED and "Nothing__c" in missing.message
     wrong = h.config(emulator)
@@ -123,7 +127,7 @@ def test_check(emulator, h) -> None:
 def test_discover_lists_operations_with_matching_keys(emulator, h) -> None:
     catalog = h.DestinationSalesforce().discover_operations(h.config(emulator))
     ops = {(o.object_name, o.sync_mode.value): o for o in catalog.operations}
-    assert ops[("X__c", "append_dedup")].matching_keys == [["External_Id__c"], ["Secondary_Key__c"]]
+    assert ops[("X__c", "append_dedup")].matching_keys == [["External_Id__c"]]
     assert "Text__c" in ops[("X__c", "append")].json_schema["properties"]
     assert "CreatedDate" not in ops[("X__c", "append")].json_schema["properties"]
     assert {m for (name, m) in ops if name == "X__e"} == {"append"}
