@@ -317,7 +317,9 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _read_incremental(self, cursor: str, shaper: RecordShaper, progress: _Progress) -> Iterator[AirbyteMessage]:
         context = self._require_context()
-        end = soql.truncate_to_millis(datetime.now(UTC))
+        # Salesforce stamps whole seconds: a change later in this second is stamped with this second, so the read
+        # ends where the second starts and the next sync reads all of it.
+        end = datetime.now(UTC).replace(microsecond=0)
         start = self._start_position(cursor)
         if start is not None and start.cursor >= end:
             yield self._state_message() if self._state else self._set_position(cursor, start)

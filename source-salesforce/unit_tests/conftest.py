@@ -61,6 +61,7 @@ class Harness:
     records = staticmethod(lambda *a, **k: record_data(*a, **k))
     states = staticmethod(lambda output: states(output))
     config = staticmethod(lambda *a, **k: make_config(*a, **k))
+    resumes_from_every_checkpoint = staticmethod(lambda *a, **k: resumes_from_every_checkpoint(*a, **k))
 
 
 @pytest.fixture
@@ -135,3 +136,22 @@ def record_data(output: EntrypointOutput, stream: str | None = None) -> list[dic
 
 def states(output: EntrypointOutput) -> list[AirbyteStateMessage]:
     return [m.state for m in output.state_messages]
+
+
+def resumes_from_every_checkpoint(
+    config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, full: EntrypointOutput, all_ids: list[str]
+) -> int:
+    """Resume a read from each of its checkpoints (but a full refresh's final one): the records delivered before it
+    plus those of the resumed read are every record. Returns how many checkpoints were tried."""
+    delivered: list[str] = []
+    checked = 0
+    for message in full.records_and_state_messages:
+        if message.record:
+            delivered.append(message.record.data["Id"])
+            continue
+        if message.state.stream.stream_state.__dict__.get("__ab_full_refresh_sync_complete"):
+            continue
+        resumed = run_read(config, catalog, [message.state])
+        assert sorted(delivered + [r["Id"] for r in record_data(resumed)]) == all_ids
+        checked += 1
+    return checked
