@@ -108,8 +108,15 @@ async def generate_records(request: Request) -> Response:
     body = await _body(request)
     try:
         ids = await run_in_threadpool(
-            generate, org, request.path_params["sobject"], int(body.get("count", 1)), str(body.get("seed", org.seed))
+            generate,
+            org,
+            request.path_params["sobject"],
+            int(body.get("count", 1)),
+            str(body.get("seed", org.seed)),
+            body.get("stamp"),
         )
+    except ValueError as exc:
+        return _problem(f"stamp: {exc}")
     except KeyError:
         return _problem("no such object", 404)
     return json_response({"ids": ids}, 201)

@@ -16,12 +16,22 @@ from typing import TYPE_CHECKING, Any
 from salesforce_emulator.ids import counter_of
 from salesforce_emulator.schema import FieldDef, ObjectDef
 from salesforce_emulator.store import q
-from salesforce_emulator.values import format_datetime
+from salesforce_emulator.values import format_datetime, seconds_of
 
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
 
 BATCH = 50_000
+# Audit stamps are tied as in a real org (whole seconds; in recorded orgs 2,000 Accounts share about 400 distinct
+# SystemModstamps and a data load stamps thousands of rows with one second). Consecutive records come in bursts that
+# share one CreatedDate and one LastModifiedDate/SystemModstamp: a burst ends after each record with probability
+# 1/BURST_MEAN (so about 5 records a burst), and a batch starts a burst. Besides, the records numbered
+# LOAD_OFFSET + 1 .. LOAD_OFFSET + LOAD_SIZE of every LOAD_EVERY were written by one data load: one second for all
+# of them (created and last modified), so an org of 10,000 records or more holds at least one tie of 2,500 rows.
+BURST_MEAN = 5
+LOAD_EVERY = 20_000
+LOAD_OFFSET = 5_000
+LOAD_SIZE = 2_500
 SPAN_START = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
 SPAN_END = dt.datetime(2024, 12, 31, tzinfo=dt.UTC)
 SPAN_SECONDS = int((SPAN_END - SPAN_START).total_seconds())
@@ -82,10 +92,37 @@ def seed_users(org: Org) -> None:
         }
         rows.append(row)
     _insert(org, obj, list(rows[0]), [list(r.values()) for r in rows])
+    seed_queue(org, stamp, ids[0])
 
 
-def generate(org: Org, sobject: str, count: int, seed: str = "demo") -> list[str]:
-    """Add `count` generated rows to an object; returns their ids."""
+def seed_queue(org: Org, stamp: str, creator: str) -> None:
+    """One queue (a Group of type Queue), which owns some of the seeded Leads and Cases."""
+    obj = org.schema.object("Group")
+    if obj is None:
+        return
+    (queue_id,) = org.store.next_ids(obj, 1)
+    row = {
+        "Id": queue_id,
+        "IsDeleted": 0,
+        "Name": "Support Queue",
+        "DeveloperName": "Support_Queue",
+        "Type": "Queue",
+        "Email": "support@example.com",
+        "DoesSendEmailToMembers": 0,
+        "CreatedDate": stamp,
+        "CreatedById": creator,
+        "LastModifiedDate": stamp,
+        "LastModifiedById": creator,
+        "SystemModstamp": stamp,
+    }
+    _insert(org, obj, list(row), [list(row.values())])
+
+
+def generate(org: Org, sobject: str, count: int, seed: str = "demo", stamp: str | None = None) -> list[str]:
+    """Add `count` generated rows to an object; returns their ids.
+
+    `stamp` (a datetime): the rows are one data load, all created and last modified at that second.
+    """
     obj = org.schema.object(sobject)
     if obj is None or not obj.queryable:
         raise KeyError(sobject)
@@ -93,6 +130,7 @@ def generate(org: Org, sobject: str, count: int, seed: str = "demo") -> list[str
     fields = [f for f in obj.stored_fields]
     columns = [f.name for f in fields]
     makers = [_maker(obj, f, pools) for f in fields]
+    fixed = None if stamp is None else int(seconds_of(stamp)) - _EPOCH
     new_ids: list[str] = []
     done = 0
     while done < count:
@@ -100,11 +138,20 @@ def generate(org: Org, sobject: str, count: int, seed: str = "demo") -> list[str
         ids = org.store.next_ids(obj, size)
         rng = random.Random(f"{seed}:{obj.name}:{counter_of(ids[0])}")
         batch = []
+        created = modified = 0
+        burst_ends = True
         for record_id in ids:
             n = counter_of(record_id)
-            created = _below(rng, SPAN_SECONDS)
-            modified = created + _below(rng, SPAN_SECONDS - created)
-            ctx = {"id": record_id, "n": n, "created": created, "modified": modified}
+            load = _load_second(seed, obj.name, n) if fixed is None else fixed
+            if load is not None:
+                ctx = {"id": record_id, "n": n, "created": load, "modified": load}
+                burst_ends = True
+            else:
+                if burst_ends:
+                    created = _below(rng, SPAN_SECONDS)
+                    modified = created + _below(rng, SPAN_SECONDS - created)
+                burst_ends = rng.random() < 1 / BURST_MEAN
+                ctx = {"id": record_id, "n": n, "created": created, "modified": modified}
             row = [make(rng, ctx) for make in makers]
             batch.append(row)
         _derive(obj, columns, batch)
@@ -112,6 +159,14 @@ def generate(org: Org, sobject: str, count: int, seed: str = "demo") -> list[str
         new_ids += ids
         done += size
     return new_ids
+
+
+def _load_second(seed: str, sobject: str, n: int) -> int | None:
+    """The second of the data load that wrote record number n, or None when no load wrote it."""
+    load, offset = divmod(n - 1, LOAD_EVERY)
+    if not LOAD_OFFSET <= offset < LOAD_OFFSET + LOAD_SIZE:
+        return None
+    return _below(random.Random(f"{seed}:{sobject}:load:{load}"), SPAN_SECONDS)
 
 
 def _insert(org: Org, obj: ObjectDef, columns: list[str], rows: list[list[Any]]) -> None:
@@ -124,8 +179,8 @@ def _parent_pools(org: Org, obj: ObjectDef) -> dict[str, list[str]]:
     conn = org.read_connection()
     pools: dict[str, list[str]] = {}
     for f in obj.fields:
-        if f.type == "reference" and f.reference_to:
-            target = org.schema.object(f.reference_to[0])
+        for target_name in f.reference_to if f.type == "reference" else ():
+            target = org.schema.object(target_name)
             if target is not None and target.queryable and target.name not in pools:
                 pools[target.name] = [
                     r[0]
@@ -167,7 +222,8 @@ def _maker(obj: ObjectDef, f: FieldDef, pools: dict[str, list[str]]) -> Maker:  
     if name in {"LastModifiedDate", "SystemModstamp"}:
         return lambda rng, c: _stamp(c["modified"])
     if t == "reference":
-        pool = pools.get(f.reference_to[0]) if f.reference_to else None
+        # A polymorphic owner (User or queue) draws from every target: some Leads and Cases belong to the queue.
+        pool = [i for target in f.reference_to for i in pools.get(target, [])] or None
         if not pool:
             return lambda rng, c: None
         if name in {"CreatedById", "LastModifiedById"}:

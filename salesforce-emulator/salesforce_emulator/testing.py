@@ -92,8 +92,10 @@ class Admin:
     def records(self, sobject: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/records/{sobject}")
 
-    def generate(self, sobject: str, count: int) -> list[str]:
-        return self._call("POST", f"/records/{sobject}/generate", json={"count": count})["ids"]
+    def generate(self, sobject: str, count: int, stamp: str | None = None) -> list[str]:
+        """`count` more generated records; with `stamp`, one data load: all created and modified at that second."""
+        body: dict[str, Any] = {"count": count} if stamp is None else {"count": count, "stamp": stamp}
+        return self._call("POST", f"/records/{sobject}/generate", json=body)["ids"]
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/events/{name}")

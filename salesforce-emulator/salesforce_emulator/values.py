@@ -36,7 +36,13 @@ def format_datetime(value: dt.datetime) -> str:
 
 
 def now_text() -> str:
-    return format_datetime(dt.datetime.now(dt.UTC))
+    """The stamp of a write: whole seconds, as Salesforce's audit fields, so writes in one second share it."""
+    return format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+def seconds_of(text: str) -> float:
+    """Any ISO-8601 datetime -> seconds since the epoch."""
+    return dt.datetime.fromisoformat(parse_datetime(text).replace("+0000", "+00:00")).timestamp()
 
 
 def parse_datetime(text: str) -> str:

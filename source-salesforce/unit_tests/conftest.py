@@ -63,6 +63,7 @@ class Harness:
     states = staticmethod(lambda output: states(output))
     config = staticmethod(lambda *a, **k: make_config(*a, **k))
     let_org_clock_pass_changes = staticmethod(lambda: let_org_clock_pass_changes())
+    resumes_from_every_checkpoint = staticmethod(lambda *a, **k: resumes_from_every_checkpoint(*a, **k))
 
 
 @pytest.fixture
@@ -143,3 +144,22 @@ def let_org_clock_pass_changes() -> None:
     """Wait until the org's clock, as its Date header tells it (whole seconds, refreshed each second), has passed the
     changes just made: a read ends at that time, so a change from the last second or two is read by the next sync."""
     time.sleep(2.1)
+
+
+def resumes_from_every_checkpoint(
+    config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, full: EntrypointOutput, all_ids: list[str]
+) -> int:
+    """Resume a read from each of its checkpoints (but a full refresh's final one): the records delivered before it
+    plus those of the resumed read are every record. Returns how many checkpoints were tried."""
+    delivered: list[str] = []
+    checked = 0
+    for message in full.records_and_state_messages:
+        if message.record:
+            delivered.append(message.record.data["Id"])
+            continue
+        if message.state.stream.stream_state.__dict__.get("__ab_full_refresh_sync_complete"):
+            continue
+        resumed = run_read(config, catalog, [message.state])
+        assert sorted(delivered + [r["Id"] for r in record_data(resumed)]) == all_ids
+        checked += 1
+    return checked

@@ -229,30 +229,13 @@ def test_daily_limit_reached_stops_with_state(sf, org, admin, config):
     assert sorted(ids) == sorted(r["Id"] for r in admin.records("Account"))
 
 
-def resumes_from_every_checkpoint(sf, config, catalog, full, all_ids) -> int:
-    """Resume a full refresh from each of its checkpoints (but the final one): the records delivered before it plus
-    those of the resumed read are every record. Returns how many checkpoints were tried."""
-    delivered: list[str] = []
-    checked = 0
-    for message in full.records_and_state_messages:
-        if message.record:
-            delivered.append(message.record.data["Id"])
-            continue
-        if message.state.stream.stream_state.__dict__.get("__ab_full_refresh_sync_complete"):
-            continue
-        resumed = sf.read(config, catalog, [message.state])
-        assert sorted(delivered + [r["Id"] for r in sf.records(resumed)]) == all_ids
-        checked += 1
-    return checked
-
-
 def test_full_refresh_resumes_from_every_checkpoint(sf, org, admin, config):
     admin.configure(rest_page_size=6)
     streams = sf.discover(config)
     catalog = sf.configured_catalog(streams, ["Contact"], SyncMode.full_refresh)
     full = sf.read(config, catalog)
     all_ids = sorted(r["Id"] for r in sf.records(full))
-    assert resumes_from_every_checkpoint(sf, config, catalog, full, all_ids) >= 3
+    assert sf.resumes_from_every_checkpoint(config, catalog, full, all_ids) >= 3
 
 
 def test_deleted_records_are_delivered(sf, org, admin, config):
@@ -427,4 +410,4 @@ def test_bulk_full_refresh_in_windows_resumes_from_every_window(sf, org, admin, 
     all_ids = sorted(r["Id"] for r in sf.records(full))
     assert all_ids == sorted(r["Id"] for r in admin.records("Contact"))
     assert admin.calls()["by_endpoint"].get("POST /jobs/query", 0) >= 3, "the read ran one job per window"
-    assert resumes_from_every_checkpoint(sf, bulk_config, catalog, full, all_ids) >= 2
+    assert sf.resumes_from_every_checkpoint(bulk_config, catalog, full, all_ids) >= 2
