@@ -39,11 +39,13 @@ emulator: $(STAMP)
 
 # Airbyte's own source-salesforce, unmodified, against the emulator over https through its proxy (not part of
 # `make test`: it installs a package). Its venv is kept under ~/.cache and reused.
+# `make compat COMPAT_PROFILE=production` runs it against the emulator's production latency profile.
+COMPAT_PROFILE ?= default
 COMPAT_VENV := $(HOME)/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3
 compat: $(STAMP)
 	test -x $(COMPAT_VENV)/bin/source-salesforce || { rm -rf $(COMPAT_VENV) && $(PYTHON) -m venv $(COMPAT_VENV) && \
 		$(COMPAT_VENV)/bin/python -m pip install --quiet airbyte-source-salesforce==2.10.3; }
-	$(BIN)/python scripts/compat_airbyte_source.py --connector $(COMPAT_VENV)/bin/source-salesforce
+	$(BIN)/python scripts/compat_airbyte_source.py --connector $(COMPAT_VENV)/bin/source-salesforce --profile $(COMPAT_PROFILE)
 
 # Re-resolve every dependency and rewrite the pins (run after changing a pyproject dependency).
 lock:

@@ -166,7 +166,7 @@ def run(executable: str, profile: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connector", required=True, help="the source-salesforce executable of the installed package")
-    parser.add_argument("--profile", default="default", help="the emulator's latency profile")
+    parser.add_argument("--profile", default="default", help="the emulator's latency profile (default, production)")
     args = parser.parse_args()
     started = time.monotonic()
     try:

@@ -28,6 +28,8 @@ OTHER_SALESFORCE_PREFIXES = ("/services/oauth2/", "/services/Soap/", "/id/")
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path; faults marked token_endpoint apply here
 QUERY_PAGE = re.compile(r"^/(query|queryAll)(/[^/]+)?/?$")
 BULK_QUERY_CREATE = re.compile(r"^/jobs/query/?$")
+# Header names whose spelling is not the capitalized words of their lowercase form.
+HEADER_NAMES = {b"sforce-numberofrecords": b"Sforce-NumberOfRecords", b"www-authenticate": b"WWW-Authenticate"}
 VERSION = re.compile(r"^/services/data/v(\d{2,3}\.\d)(/.*)?$")
 MIN_VERSION, MAX_VERSION = 20.0, 64.0
 # Path segments that are record ids, job ids or query locators: counted as one endpoint.
@@ -35,8 +37,6 @@ ID_SEGMENT = re.compile(r"^(?=.*\d)[a-zA-Z0-9]{15,18}(?:-\d+)?$")
 
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 TOTAL_REQUESTS = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-# Header names whose spelling is not the capitalized words of their lowercase form.
-HEADER_NAMES = {b"sforce-numberofrecords": b"Sforce-NumberOfRecords", b"www-authenticate": b"WWW-Authenticate"}
 NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
 
 

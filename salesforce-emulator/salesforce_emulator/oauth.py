@@ -41,9 +41,8 @@ class Session:
 
 @dataclass
 class Grant:
-    """What an authorization code stands for, until the client redeems it."""
+    """What an authorization code stands for (the API user's approval), until the client redeems it."""
 
-    user_id: str
     redirect_uri: str
     scope: str
     code_challenge: str | None
@@ -208,7 +207,6 @@ async def authorize_endpoint(request: Request) -> Response:
         answer = {"error": "invalid_request", "error_description": "invalid code_challenge_method"}
     else:
         grant = Grant(
-            user_id=org.api_user_id,
             redirect_uri=redirect_uri,
             scope=params.get("scope") or DEFAULT_SCOPE,
             code_challenge=params.get("code_challenge"),
