@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -62,6 +63,7 @@ class Harness:
     states = staticmethod(lambda output: states(output))
     config = staticmethod(lambda *a, **k: make_config(*a, **k))
     resumes_from_every_checkpoint = staticmethod(lambda *a, **k: resumes_from_every_checkpoint(*a, **k))
+    next_second = staticmethod(lambda: next_second())
 
 
 @pytest.fixture
@@ -86,6 +88,12 @@ def config(org) -> dict[str, Any]:
 
 def make_config(org: Any, flow: str = "username_password", **settings: Any) -> dict[str, Any]:
     return {"credentials": org.credentials(flow), "lookback_seconds": 0, **settings}
+
+
+def next_second() -> None:
+    """Wait for the next whole second. Salesforce stamps changes in whole seconds and an incremental read stops where
+    the current second starts, so a change is read by a sync that starts in a later second."""
+    time.sleep(1.01 - time.time() % 1)
 
 
 def new_source():

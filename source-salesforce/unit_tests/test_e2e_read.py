@@ -235,6 +235,7 @@ def test_deleted_records_are_delivered(sf, org, admin, config):
     first = sf.read(sf.config(org, include_purged_deletes=True), catalog)
     victim = sf.records(first)[0]["Id"]
     RestClient(connect(org.credentials("username_password"))).delete_one("Contact", victim)
+    sf.next_second()
     second = sf.read(sf.config(org, include_purged_deletes=True), catalog, [sf.states(first)[-1]])
     deleted = [r for r in sf.records(second) if r["Id"] == victim]
     assert deleted and all(r["IsDeleted"] is True for r in deleted)
@@ -374,6 +375,7 @@ def test_bulk_read_is_sized_by_one_count_call_including_deleted_rows(sf, org, ad
     monkeypatch.setattr(RestClient, "count", spy)
     streams = sf.discover(config)
     RestClient(connect(org.credentials("username_password"))).delete_one("Contact", admin.records("Contact")[0]["Id"])
+    sf.next_second()
     admin.reset_calls()
     catalog = sf.configured_catalog(streams, ["Contact"], SyncMode.incremental)
     output = sf.read(sf.config(org, force_api="bulk"), catalog)
