@@ -14,7 +14,7 @@ from airbyte_cdk.utils.datetime_helpers import ab_datetime_try_parse
 from jsonschema import Draft7Validator, FormatChecker
 from runner import configured_catalog
 
-SEEDED_STREAMS = {"Account", "Case", "Contact", "Lead", "Opportunity", "User", "X__c"}
+SEEDED_STREAMS = {"Account", "Case", "Contact", "Group", "Lead", "Opportunity", "User", "X__c"}
 EXPECTED_RECORDS = SOURCE_DIR / "integration_tests" / "expected_records.jsonl"
 EXPECTED_STREAMS = ("Account", "User", "X__c")
 RFC3339_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")

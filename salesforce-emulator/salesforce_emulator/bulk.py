@@ -273,11 +273,13 @@ def job_endpoint(kind: str) -> Any:
 
 def _change_state(request: Request, registry: JobRegistry, job: Job, state: Any) -> Response:
     if state == "Aborted":
+        if job.state == "JobComplete":
+            return _error("INVALIDJOBSTATE", "Aborting already Completed Job not allowed")
         if job.state in TERMINAL_STATES:
             return _error("INVALIDJOBSTATE", f"Job is already in a final state: {job.state}")
         job.cancelled.set()
         job.set_state("Aborted")
-        return json_response(job.summary())
+        return json_response(job.changed())
     if state == "UploadComplete" and job.kind == "ingest":
         if job.state != "Open":
             return _error("INVALIDJOBSTATE", f"Only an Open job can be closed (state: {job.state})")
@@ -291,7 +293,7 @@ def _change_state(request: Request, registry: JobRegistry, job: Job, state: Any)
             return bulk_ingest.process(j, org, batch_size)
 
         registry.run_later(job, work)
-        return json_response(job.summary())
+        return json_response(job.changed())
     return _error("INVALIDJOBSTATE", f"Invalid state change for a {job.kind} job: {state}")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from salesforce_emulator.bulk_jobs import Job
-from salesforce_emulator.values import Coercer, csv_coercer
+from salesforce_emulator.values import Coercer, FieldError, csv_coercer
 
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
@@ -30,6 +30,9 @@ DEFAULT_FAILURE = "InternalServerError : An unexpected error occurred while proc
 
 class JobFailure(Exception):
     """Ends the whole job Failed with this errorMessage (bad header, wrong line ending...)."""
+
+
+XSD_TYPES = {"date": "xsd:date", "datetime": "xsd:dateTime"}
 
 
 def base64_size(raw_size: int) -> int:
@@ -156,7 +159,7 @@ class IngestRun:
             ids = [text for column, text in zip(columns, row, strict=True) if column.field.type == "id"]
             return {"Id": ids[0] if ids else None}
         record: dict[str, Any] = {}
-        for column, text in zip(columns, row, strict=True):
+        for number, (column, text) in enumerate(zip(columns, row, strict=True), start=1):
             if text == "":
                 continue
             f = column.field
@@ -165,8 +168,19 @@ class IngestRun:
                     record[f.name] = None
                 else:
                     record[f.relationship_name] = {column.parent_key: text}
-            else:
+                continue
+            try:
                 record[f.name] = None if text == NULL_TEXT else column.coerce(text)
+            except FieldError as exc:
+                if f.type not in XSD_TYPES:
+                    raise
+                # A date or datetime the CSV reader cannot parse fails before any field rule, naming its column.
+                raise FieldError(
+                    "INVALID_FIELD",
+                    f"Failed to deserialize field at col {number}. Due to, '{text}' is not a valid value for the type"
+                    f" {XSD_TYPES[f.type]}",
+                    [f.name],
+                ) from exc
         return record
 
     def _flush(self, batch: list[list[str]], columns: list[Column], results: ResultWriters) -> None:

@@ -98,8 +98,8 @@ class Job:
 
     # --- JSON shapes -----------------------------------------------------------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
-        """The fields of a create response and of a job list entry."""
+    def _head(self) -> dict[str, Any]:
+        """The keys every job answer starts with, up to `apiVersion`: the whole answer to a state change."""
         body: dict[str, Any] = {
             "id": self.id,
             "operation": self.operation,
@@ -113,28 +113,32 @@ class Job:
             body["externalIdFieldName"] = self.external_id_field
         if self.assignment_rule_id:
             body["assignmentRuleId"] = self.assignment_rule_id
-        body.update(
-            {
-                "concurrencyMode": "Parallel",
-                "contentType": "CSV",
-                "apiVersion": float(self.api_version),
-            }
-        )
+        body.update({"concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": float(self.api_version)})
+        return body
+
+    @property
+    def job_type(self) -> str:
+        return "V2Query" if self.kind == "query" else "V2Ingest"
+
+    def created(self) -> dict[str, Any]:
+        """The create answer: an ingest job's carries its `contentUrl`; neither has counters or `jobType`."""
+        body = self._head()
         if self.kind == "ingest":
             body["contentUrl"] = f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches"
         body.update({"lineEnding": self.line_ending, "columnDelimiter": self.column_delimiter})
         return body
 
-    def created(self) -> dict[str, Any]:
-        body = self.summary()
-        if self.kind == "ingest":
-            body.update({"retries": 0, "totalProcessingTime": 0, "apiActiveProcessingTime": 0, "apexProcessingTime": 0})
-        return body
+    def changed(self) -> dict[str, Any]:
+        """The answer to a state change (close, abort): it ends at `apiVersion`."""
+        return self._head()
 
     def info(self) -> dict[str, Any]:
-        """GET job info: the summary plus jobType, counters and, for a failed job, errorMessage."""
-        body = self.summary()
-        body["jobType"] = "V2Query" if self.kind == "query" else "V2Ingest"
+        """GET job info: `jobType` right after `apiVersion`, no `contentUrl`, then the counters and, for a failed job,
+        `errorMessage`."""
+        body = self._head()
+        body.update(
+            {"jobType": self.job_type, "lineEnding": self.line_ending, "columnDelimiter": self.column_delimiter}
+        )
         body["numberRecordsProcessed"] = self.processed
         if self.kind == "ingest":
             body["numberRecordsFailed"] = self.failed
@@ -143,15 +147,16 @@ class Job:
         if self.kind == "ingest":
             body["apiActiveProcessingTime"] = self.processing_ms
             body["apexProcessingTime"] = 0
-        else:
-            body["isPkChunkingSupported"] = True
         if self.error_message is not None:
             body["errorMessage"] = self.error_message
         return body
 
     def list_entry(self) -> dict[str, Any]:
-        body = self.summary()
-        body["jobType"] = "V2Query" if self.kind == "query" else "V2Ingest"
+        body = self._head()
+        if self.kind == "ingest":
+            body["contentUrl"] = f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches"
+        body.update({"lineEnding": self.line_ending, "columnDelimiter": self.column_delimiter})
+        body["jobType"] = self.job_type
         return body
 
 

@@ -283,6 +283,8 @@ class RecordWriter:
         if record_id is None or not record_id.startswith(self.obj.key_prefix):
             return failure("MALFORMED_ID", f"{self.obj.label} ID: id value of incorrect type: {raw_id}", ["Id"])
         current = self.view.row(record_id)
+        if current is None and not self.view.purged(record_id):
+            return failure("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
         if current is None:
             return failure("ENTITY_IS_DELETED", "entity is deleted", [])
         if current.get("IsDeleted") and not allow_deleted:
@@ -387,8 +389,11 @@ class RecordWriter:
     def _check_reference(self, name: str, parents: list[tuple[str, ObjectDef]], value: str, label: str) -> None:
         for prefix, parent in parents:
             if value.startswith(prefix):
-                if self.pending.view(parent).live_ids("Id", value):
+                view = self.pending.view(parent)
+                if view.live_ids("Id", value):
                     return
+                if view.row(value) is None and not view.purged(value):
+                    raise FieldError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
                 raise FieldError("ENTITY_IS_DELETED", "entity is deleted", [name])
         raise FieldError("FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", [name])
 

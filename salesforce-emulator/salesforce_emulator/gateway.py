@@ -31,13 +31,13 @@ BULK_QUERY_CREATE = re.compile(r"^/jobs/query/?$")
 # Header names whose spelling is not the capitalized words of their lowercase form.
 HEADER_NAMES = {b"sforce-numberofrecords": b"Sforce-NumberOfRecords", b"www-authenticate": b"WWW-Authenticate"}
 VERSION = re.compile(r"^/services/data/v(\d{2,3}\.\d)(/.*)?$")
-MIN_VERSION, MAX_VERSION = 20.0, 64.0
+MIN_VERSION, MAX_VERSION = 20.0, 66.0
 # Path segments that are record ids, job ids or query locators: counted as one endpoint.
 ID_SEGMENT = re.compile(r"^(?=.*\d)[a-zA-Z0-9]{15,18}(?:-\d+)?$")
 
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 TOTAL_REQUESTS = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
 def endpoint_key(method: str, rest: str) -> str:

@@ -20,7 +20,8 @@ X_RESTRICTED = ["Red", "Green", "Blue"]
 X_MULTI = ["One", "Two", "Three", "Four"]
 
 
-def system_fields(owner: bool = True) -> list[FieldDef]:
+def system_fields(owner: bool = True, queues: bool = False) -> list[FieldDef]:
+    """Owner (a user, or with `queues` also a queue: a Group) and the audit fields."""
     fields = []
     if owner:
         fields.append(
@@ -30,7 +31,8 @@ def system_fields(owner: bool = True) -> list[FieldDef]:
                 label="Owner ID",
                 nillable=False,
                 defaulted_on_create=True,
-                reference_to=["User"],
+                # User first: relationship paths (Owner.Name) and parent keys resolve through the first target.
+                reference_to=["User", "Group"] if queues else ["User"],
                 relationship_name="Owner",
             )
         )
@@ -95,15 +97,26 @@ def name_field(length: int = 255, **kw) -> FieldDef:
 
 
 def picklist(name: str, values: list[str], **kw) -> FieldDef:
-    return F(name, "picklist", length=255, picklist_values=values, **kw)
+    # Standard picklists report length 40 (custom ones 255).
+    return F(name, "picklist", length=40, picklist_values=values, **kw)
+
+
+PERSON_NAME = {"compound_field_name": "Name", "extra_type_info": "personname"}  # how describe marks a name part
 
 
 def person_name() -> list[FieldDef]:
     return [
-        F("LastName", "string", length=80, nillable=False),
-        F("FirstName", "string", length=40),
+        F("LastName", "string", length=80, nillable=False, **PERSON_NAME),
+        F("FirstName", "string", length=40, **PERSON_NAME),
         # Salesforce builds Name from the first and last names.
-        name_field(121, createable=False, updateable=False, nillable=True, defaulted_on_create=True),
+        name_field(
+            121,
+            createable=False,
+            updateable=False,
+            nillable=True,
+            defaulted_on_create=True,
+            extra_type_info="personname",
+        ),
     ]
 
 
@@ -136,7 +149,7 @@ def contact() -> ObjectDef:
         + [
             F("AccountId", "reference", reference_to=["Account"], relationship_name="Account"),
             *person_name(),
-            picklist("Salutation", ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]),
+            picklist("Salutation", ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."], **PERSON_NAME),
             *address("Mailing"),
             F("Phone", "phone", length=40),
             F("Email", "email", length=80),
@@ -169,7 +182,7 @@ def lead() -> ObjectDef:
             F("NumberOfEmployees", "int", digits=8),
             F("IsConverted", "boolean", default_value=False),
         ]
-        + system_fields(),
+        + system_fields(queues=True),
     )
 
 
@@ -222,7 +235,7 @@ def case() -> ObjectDef:
             F("ClosedDate", "datetime", createable=False, updateable=False),
             F("Description", "textarea", length=32000),
         ]
-        + system_fields(),
+        + system_fields(queues=True),
     )
 
 
@@ -237,6 +250,22 @@ def user() -> ObjectDef:
             F("Alias", "string", length=8, nillable=False),
             F("IsActive", "boolean", default_value=True),
             F("Title", "string", length=80),
+        ]
+        + system_fields(owner=False),
+    )
+
+
+def group() -> ObjectDef:
+    """Groups and queues: a Lead or Case can be owned by a queue."""
+    return ObjectDef(
+        "Group",
+        fields=id_fields()
+        + [
+            name_field(40),
+            F("DeveloperName", "string", length=80, nillable=False),
+            picklist("Type", ["Queue", "Regular", "Role", "Organization"], nillable=False, restricted_picklist=True),
+            F("Email", "email", length=255),
+            F("DoesSendEmailToMembers", "boolean", default_value=False),
         ]
         + system_fields(owner=False),
     )
@@ -314,7 +343,7 @@ def x_event() -> ObjectDef:
 
 
 def seeded_schema() -> Schema:
-    objects = [account(), contact(), lead(), opportunity(), case(), user(), x_custom(), x_event()]
+    objects = [account(), contact(), lead(), opportunity(), case(), user(), group(), x_custom(), x_event()]
     for obj in objects:
         obj.key_prefix = KEY_PREFIXES[obj.name]
     return Schema(objects)

@@ -5,6 +5,7 @@ Routes reach it as `request.app.state.org`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import threading
@@ -23,10 +24,69 @@ from salesforce_emulator.objects import seeded_schema
 from salesforce_emulator.pending import PendingWrites
 from salesforce_emulator.schema import KEY_PREFIXES, FieldDef, ObjectDef, Schema
 from salesforce_emulator.store import Store, q
-from salesforce_emulator.values import FieldError, coerce, coerce_csv, now_text
+from salesforce_emulator.values import FieldError, coerce, coerce_csv, format_datetime, now_text
 
 API_USER = 1  # id counter of admin@example.com, the user every session runs as
 ASSIGNEE = 2  # id counter of the user the assignment rule routes Leads and Cases to
+# The limits a Developer Edition org reports at /limits (its Max values); DailyApiRequests follows the config.
+ORG_LIMITS = {
+    "ActiveScratchOrgs": 3,
+    "AnalyticsExternalDataSizeMB": 40960,
+    "BOZosCalloutHourlyLimit": 20000,
+    "CdpAiInferenceApiMonthlyLimit": 0,
+    "ConcurrentAsyncGetReportInstances": 200,
+    "ConcurrentEinsteinDataInsightsStoryCreation": 5,
+    "ConcurrentEinsteinDiscoveryStoryCreation": 2,
+    "ConcurrentSyncReportRuns": 20,
+    "DailyAnalyticsDataflowJobExecutions": 60,
+    "DailyAnalyticsUploadedFilesSizeMB": 51200,
+    "DailyApiRequests": 15000,
+    "DailyAsyncApexExecutions": 250000,
+    "DailyAsyncApexTests": 500,
+    "DailyBulkApiBatches": 15000,
+    "DailyBulkV2QueryFileStorageMB": 976562,
+    "DailyBulkV2QueryJobs": 10000,
+    "DailyDeliveredPlatformEvents": 10000,
+    "DailyDurableGenericStreamingApiEvents": 10000,
+    "DailyDurableStreamingApiEvents": 10000,
+    "DailyEinsteinDataInsightsStoryCreation": 1000,
+    "DailyEinsteinDiscoveryOptimizationJobRuns": 25,
+    "DailyEinsteinDiscoveryPredictAPICalls": 50000,
+    "DailyEinsteinDiscoveryPredictionsByCDC": 500000,
+    "DailyEinsteinDiscoveryStoryCreation": 100,
+    "DailyFunctionsApiCallLimit": 235000,
+    "DailyGenericStreamingApiEvents": 10000,
+    "DailyScratchOrgs": 6,
+    "DailyStandardVolumePlatformEvents": 10000,
+    "DailyStreamingApiEvents": 10000,
+    "DailyWorkflowEmails": 15,
+    "DataStorageMB": 5,
+    "DurableStreamingApiConcurrentClients": 20,
+    "FileStorageMB": 20,
+    "HourlyAsyncReportRuns": 1200,
+    "HourlyDashboardRefreshes": 200,
+    "HourlyDashboardResults": 5000,
+    "HourlyDashboardStatuses": 999999999,
+    "HourlyLongTermIdMapping": 100000,
+    "HourlyManagedContentPublicRequests": 50000,
+    "HourlyODataCallout": 20000,
+    "HourlyPublishedPlatformEvents": 50000,
+    "HourlyPublishedStandardVolumePlatformEvents": 1000,
+    "HourlyShortTermIdMapping": 100000,
+    "HourlySyncReportRuns": 500,
+    "HourlyTimeBasedWorkflow": 50,
+    "MassEmail": 10,
+    "MonthlyEinsteinDiscoveryStoryCreation": 500,
+    "MonthlyPlatformEventsUsageEntitlement": 0,
+    "Package2VersionCreates": 6,
+    "Package2VersionCreatesWithoutValidation": 500,
+    "PermissionSetsAssigned": 1500,
+    "PrivateConnectOutboundCalloutHourlyLimitMB": 0,
+    "PublishCallbackUsageInApex": 5000000,
+    "SingleEmail": 15,
+    "StreamingApiConcurrentClients": 20,
+}
+PURGED_DAYS = 15  # getDeleted reports hard-deleted (purged) records for about this long
 
 
 @dataclass
@@ -189,7 +249,7 @@ class Org:
         results: list[dict[str, Any]] = []
         events: list[tuple[str, dict[str, Any]]] = []
         with self.store.transaction() as conn:
-            pending = PendingWrites(conn)
+            pending = PendingWrites(conn, ctx.now)
             writers = self._writers(items, operation, external_id_field, pending, ctx)
             new_ids = self._new_ids(items, operation)
             for sobject, record in items:
@@ -304,24 +364,29 @@ class Org:
             return self.config.api_usage, self.config.daily_api_limit
 
     def limits(self) -> dict[str, dict[str, int]]:
-        used, limit = self.config.api_usage, self.config.daily_api_limit
-
-        def entry(maximum: int, used_now: int = 0) -> dict[str, int]:
-            return {"Max": maximum, "Remaining": max(0, maximum - used_now)}
-
-        return {
-            "ConcurrentAsyncGetReportInstances": entry(200),
-            "DailyApiRequests": entry(limit, used),
-            "DailyAsyncApexExecutions": entry(250000),
-            "DailyBulkApiBatches": entry(15000),
-            "DailyBulkV2QueryFileStorageMB": entry(976562),
-            "DailyBulkV2QueryJobs": entry(10000),
-            "DataStorageMB": entry(5),
-            "FileStorageMB": entry(20),
-            "HourlyPublishedPlatformEvents": entry(50000, sum(len(v) for v in self.events.all().values())),
-            "DailyDeliveredPlatformEvents": entry(10000),
-            "SingleEmailMessages": entry(15),
+        """GET /limits: the names and Developer Edition maximums a real org reports, with the API and event use."""
+        used = {
+            "DailyApiRequests": self.config.api_usage,
+            "HourlyPublishedPlatformEvents": sum(len(v) for v in self.events.all().values()),
         }
+        maximums = {**ORG_LIMITS, "DailyApiRequests": self.config.daily_api_limit}
+        return {
+            name: {"Max": maximum, "Remaining": max(0, maximum - used.get(name, 0))}
+            for name, maximum in sorted(maximums.items())
+        }
+
+    def record_counts(self, names: list[str] | None) -> list[dict[str, Any]]:
+        """GET /limits/recordCount: the live records of each object asked for (every queryable one by default)."""
+        objects = [self._object(n) for n in names] if names else [o for o in self.schema.objects if o.queryable]
+        conn = self.read_connection()
+        return [
+            {
+                "count": conn.execute(f"SELECT COUNT(*) FROM {q(o.name)} WHERE IsDeleted = 0").fetchone()[0],
+                "name": o.name,
+            }
+            for o in objects
+            if o.queryable
+        ]
 
     def object_name_for_id(self, record_id: str) -> str | None:
         for obj in self.schema.objects:
@@ -334,10 +399,14 @@ class Org:
         obj = self._object(sobject)
         conn = self.read_connection()
         if kind == "deleted":
+            # Soft-deleted rows, and hard-deleted ones for the PURGED_DAYS Salesforce keeps reporting them.
+            kept_from = max(start, format_datetime(dt.datetime.now(dt.UTC) - dt.timedelta(days=PURGED_DAYS)))
             rows = conn.execute(
                 f"SELECT Id, SystemModstamp FROM {q(obj.name)} WHERE IsDeleted = 1 AND SystemModstamp >= ?"
-                " AND SystemModstamp <= ? ORDER BY SystemModstamp",
-                (start, end),
+                " AND SystemModstamp <= ?"
+                " UNION ALL SELECT Id, deletedDate FROM _emulator_purged WHERE object = ? AND deletedDate >= ?"
+                " AND deletedDate <= ? ORDER BY 2",
+                (start, end, obj.name, kept_from, end),
             ).fetchall()
             earliest = conn.execute(f"SELECT MIN(CreatedDate) FROM {q(obj.name)}").fetchone()[0]
             return {

@@ -80,6 +80,10 @@ class TableView:
 
     # --- reads -----------------------------------------------------------------------------------------------------
 
+    def purged(self, record_id: str) -> bool:
+        """Whether a row with this Id existed and was hard deleted."""
+        return self.conn.execute("SELECT 1 FROM _emulator_purged WHERE Id = ?", (record_id,)).fetchone() is not None
+
     def row(self, record_id: str) -> dict[str, Any] | None:
         """The current row with this Id (deleted ones included), or None; callers copy before changing it."""
         if record_id in self.written:
@@ -136,14 +140,19 @@ class TableView:
                 index.setdefault(row.get(field), set()).add(record_id)
         self.written[record_id] = (rowid, row)
 
-    def flush(self, columns: list[str]) -> None:
-        """Apply the call's writes: hard deletes, then updates of existing rows, then inserts in their order."""
+    def flush(self, columns: list[str], now: str) -> None:
+        """Apply the call's writes: hard deletes (remembered as purged at `now`), then updates of existing rows, then
+        inserts in their order."""
         inserted = set(self._inserted)
         deletes = [(i,) for i, (_, row) in self.written.items() if row is None and i not in inserted]
         updates = [row for i, (_, row) in self.written.items() if row is not None and i not in inserted]
         inserts = [self.written[i][1] for i in self._inserted if self.written[i][1] is not None]
         if deletes:
             self.conn.executemany(f"DELETE FROM {self.table} WHERE Id = ?", deletes)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO _emulator_purged (object, Id, deletedDate) VALUES (?, ?, ?)",
+                [(self.obj.name, i, now) for (i,) in deletes],
+            )
         if updates:
             names = [c for c in columns if c != "Id"]
             self.conn.executemany(
@@ -161,8 +170,9 @@ class TableView:
 class PendingWrites:
     """The views of every table one call touches."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, now: str) -> None:
         self.conn = conn
+        self.now = now
         self._views: dict[str, TableView] = {}
 
     def view(self, obj: ObjectDef) -> TableView:
@@ -174,4 +184,4 @@ class PendingWrites:
     def flush(self) -> None:
         for view in self._views.values():
             if view.written:
-                view.flush([f.name for f in view.obj.stored_fields])
+                view.flush([f.name for f in view.obj.stored_fields], self.now)

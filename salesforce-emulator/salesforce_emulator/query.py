@@ -129,6 +129,8 @@ class QueryCursors:
         record = cursor.plan.record
         version = cursor.api_version
         page = [record(row, version) for row in rows]
+        if cursor.plan.children:
+            cursor.plan.add_children(page, rows, cursor.conn, version)
         cursor.last_start = cursor.delivered
         cursor.last_page = page
         cursor.delivered += len(page)

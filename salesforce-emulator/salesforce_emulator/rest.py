@@ -3,6 +3,7 @@ limits, and the deleted/updated replication calls. Session, limits and faults ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from salesforce_emulator.dml import MultipleMatches
+from salesforce_emulator.dml import ROLLED_BACK, MultipleMatches, error
 from salesforce_emulator.ids import to18
 from salesforce_emulator.jsonresp import error_response, json_response, not_found
 from salesforce_emulator.query import QueryError
@@ -23,9 +24,11 @@ from salesforce_emulator.values import parse_datetime
 if TYPE_CHECKING:
     from salesforce_emulator.org import Org
 
-VERSIONS = [f"{n}.0" for n in range(31, 63)]
+VERSIONS = [f"{n}.0" for n in range(31, 67)]  # 31.0 (Summer '14) to 66.0 (Spring '26); older ones are retired
 MAX_COLLECTION = 200
 MAX_BATCH = 25
+MAX_COMPOSITE = 25
+UNTYPED_RECORD = error("JSON_PARSER_ERROR", "Each record of a collection upsert needs its attributes, with a type.")
 
 
 def org_of(request: Request) -> Org:
@@ -74,7 +77,13 @@ def auto_assign(request: Request) -> bool:
 
 
 def rest_errors(result: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]} for e in result["errors"]]
+    """A failed write's errors as a REST error body; an unknown field (INVALID_FIELD) comes without `fields`."""
+    return [
+        {"message": e["message"], "errorCode": e["statusCode"]}
+        if e["statusCode"] == "INVALID_FIELD"
+        else {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
+        for e in result["errors"]
+    ]
 
 
 def failure_status(result: dict[str, Any]) -> int:
@@ -92,8 +101,14 @@ def object_or_404(org: Org, name: str) -> Any:
 # --- versions, describe ---------------------------------------------------------------------------------------------
 
 
+def release_label(version: str) -> str:
+    """The release that introduced an API version: three a year, from v20.0 = Winter '11 (Winter names next year)."""
+    n = int(float(version)) - 20
+    return f"{('Winter', 'Spring', 'Summer')[n % 3]} '{11 + n // 3:02d}"
+
+
 async def versions(request: Request) -> Response:
-    return json_response([{"label": "Emulator", "url": f"/services/data/v{v}", "version": v} for v in VERSIONS])
+    return json_response([{"label": release_label(v), "url": f"/services/data/v{v}", "version": v} for v in VERSIONS])
 
 
 async def version_resources(request: Request) -> Response:
@@ -194,7 +209,8 @@ async def upsert_one(request: Request) -> Response:
         return json_response([base + i for i in exc.ids], 300)
     if not result["success"]:
         return json_response(rest_errors(result), failure_status(result))
-    return json_response(result, 201 if result["created"] else 200)
+    location = f"/services/data/v{version_of(request)}/sobjects/{obj.name}/{result['id']}"
+    return json_response(result, 201 if result["created"] else 200, {"Location": location})
 
 
 def fetch_records(org: Org, sobject: str, ids: list[str], fields: str | None, version: str) -> list[dict | None]:
@@ -290,15 +306,24 @@ async def collection_upsert(request: Request) -> Response:
     if key is None or not (key.external_id or key.id_lookup):
         return not_found()
     records, all_or_none = collection_records(await json_body(request))
-    items = [(obj.name, r) for r in records]
-    results = await run_in_threadpool(
+    # A record without `attributes` fails alone (the call still answers 200); a failed upsert says created: false.
+    typed_at = [i for i, r in enumerate(records) if isinstance(r, dict) and isinstance(r.get("attributes"), dict)]
+    untyped = {"success": False, "errors": [dict(UNTYPED_RECORD)], "created": False}
+    results: list[dict[str, Any]] = [dict(untyped) for _ in records]
+    if all_or_none and len(typed_at) < len(records):
+        for i in typed_at:
+            results[i] = {"success": False, "errors": [dict(ROLLED_BACK)], "created": False}
+        return json_response(results)
+    written = await run_in_threadpool(
         org.dml_mixed,
-        items,
+        [(obj.name, records[i]) for i in typed_at],
         "upsert",
         external_id_field=key.name,
         all_or_none=all_or_none,
         auto_assign=auto_assign(request),
     )
+    for i, result in zip(typed_at, written, strict=True):
+        results[i] = result if "created" in result else {**result, "created": False}
     return json_response(results)
 
 
@@ -349,6 +374,16 @@ async def limits(request: Request) -> Response:
     return json_response(org_of(request).limits())
 
 
+@handles_errors
+async def record_count(request: Request) -> Response:
+    names = [n.strip() for n in request.query_params.get("sObjects", "").split(",") if n.strip()]
+    try:
+        counts = await run_in_threadpool(org_of(request).record_counts, names or None)
+    except KeyError as exc:
+        raise BadRequest("INVALID_TYPE", f"sObject type {exc} is not supported.") from exc
+    return json_response({"sObjects": counts})
+
+
 def window(request: Request) -> tuple[str, str]:
     start, end = request.query_params.get("start"), request.query_params.get("end")
     if not start or not end:
@@ -395,14 +430,14 @@ async def composite_batch(request: Request) -> Response:
                 }
             )
             continue
-        status, result = await call_inside(request, sub, version)
+        status, result, _ = await call_inside(request, sub, version)
         results.append({"statusCode": status, "result": result})
         if status >= 400 and halt:
             halted = True
     return json_response({"hasErrors": any(r["statusCode"] >= 400 for r in results), "results": results})
 
 
-async def call_inside(request: Request, sub: dict[str, Any], version: str) -> tuple[int, Any]:
+async def call_inside(request: Request, sub: dict[str, Any], version: str) -> tuple[int, Any, dict[str, str]]:
     """Run one subrequest through the app's router, in process (a batch is one API call)."""
     url = str(sub.get("url") or "")
     if not url.startswith("/"):
@@ -410,7 +445,8 @@ async def call_inside(request: Request, sub: dict[str, Any], version: str) -> tu
     elif not url.startswith("/services/data/"):
         url = f"/services/data{url}"
     parts = urlsplit(url)
-    body = b"" if sub.get("richInput") is None else orjson.dumps(sub["richInput"])
+    payload = sub.get("richInput", sub.get("body"))
+    body = b"" if payload is None else orjson.dumps(payload)
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -430,6 +466,7 @@ async def call_inside(request: Request, sub: dict[str, Any], version: str) -> tu
     sent = False
     status = 500
     chunks: list[bytes] = []
+    headers: dict[str, str] = {}
 
     async def receive() -> dict:
         nonlocal sent
@@ -442,12 +479,82 @@ async def call_inside(request: Request, sub: dict[str, Any], version: str) -> tu
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            headers.update((k.decode().title(), v.decode()) for k, v in message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
     await request.app(scope, receive, send)
     raw = b"".join(chunks)
-    return status, (orjson.loads(raw) if raw else None)
+    return status, (orjson.loads(raw) if raw else None), headers
+
+
+# --- composite ------------------------------------------------------------------------------------------------------
+
+REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
+HALTED = "The transaction was rolled back since another operation in the same transaction failed."
+
+
+def _resolve(value: Any, done: dict[str, Any]) -> Any:
+    """`@{ref.path}` in strings, nested anywhere in a subrequest, -> the value at that path of an earlier answer."""
+    if isinstance(value, dict):
+        return {k: _resolve(v, done) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, done) for v in value]
+    if not isinstance(value, str) or "@{" not in value:
+        return value
+
+    def lookup(match: re.Match[str]) -> str:
+        if match.group(1) not in done:
+            raise LookupError(match.group(0))
+        current = done[match.group(1)]
+        for key, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", match.group(2)):
+            try:
+                current = current[key] if key else current[int(index)]
+            except (KeyError, IndexError, TypeError) as exc:
+                raise LookupError(match.group(0)) from exc
+        return str(current)
+
+    return REFERENCE.sub(lookup, value)
+
+
+@handles_errors
+async def composite(request: Request) -> Response:
+    """POST /composite: subrequests in order, each able to use earlier answers through `@{referenceId.path}`.
+
+    With allOrNone, the subrequests after a failure are not run (the ones before it are not undone)."""
+    body = await json_body(request)
+    subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
+    if not subrequests or not isinstance(subrequests, list):
+        raise BadRequest("JSON_PARSER_ERROR", "compositeRequest is required")
+    if len(subrequests) > MAX_COMPOSITE:
+        raise BadRequest("LIMIT_EXCEEDED", f"Composite request limit exceeded: max {MAX_COMPOSITE} subrequests")
+    all_or_none = bool(body.get("allOrNone"))
+    version = version_of(request)
+    done: dict[str, Any] = {}
+    answers: list[dict[str, Any]] = []
+    failed = False
+    for sub in subrequests:
+        reference_id = sub.get("referenceId")
+        status, result, headers = 400, [{"errorCode": "PROCESSING_HALTED", "message": HALTED}], {}
+        if not (failed and all_or_none):
+            try:
+                resolved = {**sub, "url": _resolve(sub.get("url"), done), "body": _resolve(sub.get("body"), done)}
+            except LookupError as exc:
+                message = f"Invalid reference specified. No value for {exc.args[0]} found. Provided referenceId"
+                result = [{"errorCode": "PROCESSING_HALTED", "message": f"{message} ('{reference_id}')"}]
+            else:
+                status, result, headers = await call_inside(request, resolved, version)
+        failed = failed or status >= 400
+        if status < 400 and reference_id:
+            done[reference_id] = result
+        answers.append({"body": result, "httpHeaders": headers_shown(headers), "httpStatusCode": status,
+                        "referenceId": reference_id})  # fmt: skip
+    return json_response({"compositeResponse": answers})
+
+
+def headers_shown(headers: dict[str, str]) -> dict[str, str]:
+    """A subrequest answer's headers as /composite reports them: only Location (and ETag, Last-Modified)."""
+    return {k: v for k, v in headers.items() if k in {"Location", "Etag", "Last-Modified"}}
 
 
 def both(path: str, endpoint: Callable, methods: list[str]) -> list[Route]:
@@ -463,10 +570,12 @@ def routes() -> list[Route]:
         *both(base, version_resources, ["GET"]),
         *both(base + "/sobjects", describe_global, ["GET"]),
         *both(base + "/limits", limits, ["GET"]),
+        *both(base + "/limits/recordCount", record_count, ["GET"]),
         *both(base + "/query", query, ["GET"]),
         *both(base + "/queryAll", query, ["GET"]),
         *both(base + "/query/{locator}", query_more, ["GET"]),
         *both(base + "/queryAll/{locator}", query_more, ["GET"]),
+        *both(base + "/composite", composite, ["POST"]),
         *both(base + "/composite/batch", composite_batch, ["POST"]),
         *both(base + "/composite/sobjects", collections, ["POST", "PATCH", "DELETE"]),
         *both(base + "/composite/sobjects/{sobject}", collection_by_object, ["GET"]),

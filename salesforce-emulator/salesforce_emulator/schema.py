@@ -47,6 +47,7 @@ KEY_PREFIXES = {
     "Opportunity": "006",
     "Case": "500",
     "User": "005",
+    "Group": "00G",
     "X__c": "a00",
     "X__e": "e00",
 }
@@ -80,6 +81,7 @@ class FieldDef:
     compound_field_name: str | None = None
     picklist_values: list[str] = field(default_factory=list)
     restricted_picklist: bool = False
+    extra_type_info: str | None = None  # e.g. "personname" on a person's Name and its parts
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -118,7 +120,7 @@ class FieldDef:
             "aggregatable": self.type not in {"textarea", "base64", "address", "location", "multipicklist"},
             "aiPredictionField": False,
             "autoNumber": self.auto_number,
-            "byteLength": self.length * 3 if text else 0,
+            "byteLength": 18 if self.type in {"id", "reference"} else self.length * 3 if text else 0,
             "calculated": self.calculated,
             "calculatedFormula": None,
             "cascadeDelete": False,
@@ -162,7 +164,7 @@ class FieldDef:
             "precision": self.precision,
             "queryByDistance": False,
             "referenceTargetField": None,
-            "referenceTo": list(self.reference_to),
+            "referenceTo": sorted(self.reference_to),
             "relationshipName": self.relationship_name,
             "relationshipOrder": None,
             "restrictedDelete": False,
@@ -180,7 +182,7 @@ class FieldDef:
 
 
 def _extra_type_info(f: FieldDef) -> str | None:
-    return "plaintextarea" if f.type == "textarea" else None
+    return f.extra_type_info or ("plaintextarea" if f.type == "textarea" else None)
 
 
 @dataclass
@@ -274,13 +276,27 @@ class ObjectDef:
                 "lookupLayoutable": None,
                 "namedLayoutInfos": [],
                 "networkScopeFieldName": None,
-                "recordTypeInfos": [],
+                "recordTypeInfos": [self._master_record_type(version)],
                 "searchLayoutable": not self.is_event,
                 "sobjectDescribeOption": "FULL",
                 "supportedScopes": [{"label": "All " + self.label + "s", "name": "everything"}],
             }
         )
         return dict(sorted(body.items()))
+
+    def _master_record_type(self, version: str) -> dict[str, Any]:
+        """Every object has the Master record type, even in an org that defines no others."""
+        master = "012000000000000AAA"
+        return {
+            "active": True,
+            "available": True,
+            "defaultRecordTypeMapping": True,
+            "developerName": "Master",
+            "master": True,
+            "name": "Master",
+            "recordTypeId": master,
+            "urls": {"layout": f"/services/data/v{version}/sobjects/{self.name}/describe/layouts/{master}"},
+        }
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -314,26 +330,28 @@ class Schema:
         return sorted(self._objects.values(), key=lambda o: o.name)
 
     def child_relationships(self, parent: str) -> list[dict[str, Any]]:
+        """Every reference to `parent`; owner and audit references (to User, Group) have no relationship name, as in
+        a real org, so they cannot be used in a subquery."""
         children = []
         for obj in self.objects:
             for f in obj.fields:
-                if f.name in AUDIT_REFERENCES or not obj.queryable:
+                if not obj.queryable or parent not in f.reference_to or not f.relationship_name:
                     continue
-                if parent in f.reference_to and f.relationship_name:
-                    children.append(
-                        {
-                            "cascadeDelete": False,
-                            "childSObject": obj.name,
-                            "deprecatedAndHidden": False,
-                            "field": f.name,
-                            "junctionIdListNames": [],
-                            "junctionReferenceTo": [],
-                            "relationshipName": _plural(obj.name)
-                            if not obj.custom
-                            else obj.name.replace("__c", "s__r"),
-                            "restrictedDelete": False,
-                        }
-                    )
+                name = None
+                if f.name not in AUDIT_REFERENCES:
+                    name = _plural(obj.name) if not obj.custom else obj.name.replace("__c", "s__r")
+                children.append(
+                    {
+                        "cascadeDelete": False,
+                        "childSObject": obj.name,
+                        "deprecatedAndHidden": False,
+                        "field": f.name,
+                        "junctionIdListNames": [],
+                        "junctionReferenceTo": [],
+                        "relationshipName": name,
+                        "restrictedDelete": False,
+                    }
+                )
         return children
 
     def global_describe(self, version: str) -> dict[str, Any]:

@@ -137,21 +137,24 @@ def generate(org: Org, sobject: str, count: int, seed: str = "demo", stamp: str 
         size = min(BATCH, count - done)
         ids = org.store.next_ids(obj, size)
         rng = random.Random(f"{seed}:{obj.name}:{counter_of(ids[0])}")
+        # Bursts are drawn from their own generator, so every other value is what it was before stamps were tied.
+        bursts = random.Random(f"{seed}:{obj.name}:bursts:{counter_of(ids[0])}")
         batch = []
         created = modified = 0
         burst_ends = True
         for record_id in ids:
             n = counter_of(record_id)
+            own_created = _below(rng, SPAN_SECONDS)
+            own_modified = own_created + _below(rng, SPAN_SECONDS - own_created)
             load = _load_second(seed, obj.name, n) if fixed is None else fixed
             if load is not None:
-                ctx = {"id": record_id, "n": n, "created": load, "modified": load}
+                created = modified = load
                 burst_ends = True
             else:
                 if burst_ends:
-                    created = _below(rng, SPAN_SECONDS)
-                    modified = created + _below(rng, SPAN_SECONDS - created)
-                burst_ends = rng.random() < 1 / BURST_MEAN
-                ctx = {"id": record_id, "n": n, "created": created, "modified": modified}
+                    created, modified = own_created, own_modified
+                burst_ends = bursts.random() < 1 / BURST_MEAN
+            ctx = {"id": record_id, "n": n, "created": created, "modified": modified}
             row = [make(rng, ctx) for make in makers]
             batch.append(row)
         _derive(obj, columns, batch)

@@ -46,6 +46,10 @@ class Store:
         self.writer.execute("PRAGMA journal_mode=WAL")
         self.writer.execute("PRAGMA synchronous=OFF")
         self.writer.execute("CREATE TABLE IF NOT EXISTS _emulator_meta (key TEXT PRIMARY KEY, value TEXT)")
+        # Hard-deleted (purged) rows: gone from every query, still reported by getDeleted for PURGED_DAYS.
+        self.writer.execute(
+            "CREATE TABLE IF NOT EXISTS _emulator_purged (object TEXT, Id TEXT PRIMARY KEY, deletedDate TEXT)"
+        )
         self._counters: dict[str, int] = {}
         # Bumped around every write so cached counts never outlive the data they counted.
         self.version = 0

@@ -11,10 +11,16 @@ from salesforce_emulator.testing import Emulator
 
 Api = Callable[..., requests.Response]
 
-CREATE_KEYS = [
+# The key sets of real answers: create has no counters; the close answer ends at apiVersion; job info has no
+# contentUrl and puts jobType right after apiVersion.
+HEAD_KEYS = [
     "id", "operation", "object", "createdById", "createdDate", "systemModstamp", "state", "concurrencyMode",
-    "contentType", "apiVersion", "contentUrl", "lineEnding", "columnDelimiter", "retries", "totalProcessingTime",
-    "apiActiveProcessingTime", "apexProcessingTime",
+    "contentType", "apiVersion",
+]  # fmt: skip
+CREATE_KEYS = [*HEAD_KEYS, "contentUrl", "lineEnding", "columnDelimiter"]
+INFO_KEYS = [
+    *HEAD_KEYS, "jobType", "lineEnding", "columnDelimiter", "numberRecordsProcessed", "numberRecordsFailed", "retries",
+    "totalProcessingTime", "apiActiveProcessingTime", "apexProcessingTime",
 ]  # fmt: skip
 
 
@@ -43,6 +49,8 @@ def ingest(api: Api, obj: str, operation: str, data: str, **extra: Any) -> tuple
     assert upload(api, job, data).status_code == 201
     closed = api("PATCH", f"/jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
     assert closed.status_code == 200 and closed.json()["state"] == "UploadComplete"
+    assert [k for k in closed.json() if k != "externalIdFieldName"] == HEAD_KEYS
+    assert list(closed.json())[-1] == "apiVersion"
     return job["id"], wait_done(api, job["id"])
 
 
@@ -63,6 +71,7 @@ def test_create_answers_an_open_job_with_a_content_url(api: Api) -> None:
     assert job["state"] == "Open"
     assert job["apiVersion"] == 62.0
     assert job["contentUrl"] == f"services/data/v62.0/jobs/ingest/{job['id']}/batches"
+    assert job["createdDate"].endswith(".000+0000") and job["systemModstamp"].endswith(".000+0000")
 
 
 def test_insert_reports_successes_and_failures(api: Api, emulator: Emulator) -> None:
@@ -71,6 +80,7 @@ def test_insert_reports_successes_and_failures(api: Api, emulator: Emulator) -> 
     job_id, info = ingest(api, "X__c", "insert", data)
 
     assert info["state"] == "JobComplete"
+    assert list(info) == INFO_KEYS
     assert info["jobType"] == "V2Ingest"
     assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 2)
     successful = results(api, job_id, "successfulResults").splitlines()
@@ -246,3 +256,38 @@ def test_results_wait_for_the_job_and_list_shows_it(api: Api) -> None:
     assert job["id"] in {j["id"] for j in listed["records"]}
     assert api("DELETE", f"/jobs/ingest/{job['id']}").status_code == 204
     assert api("GET", f"/jobs/ingest/{job['id']}").status_code == 404
+
+
+def test_bulk_bad_date_names_its_column(api) -> None:
+    job_id, info = ingest(api, "X__c", "insert", "Name,Date__c\nok,2024-01-02\nbad,2024-13-45\n")
+    assert info["numberRecordsFailed"] == 1
+    failed = results(api, job_id, "failedResults").splitlines()[1]
+    assert failed.startswith(
+        '"","INVALID_FIELD:Failed to deserialize field at col 2. Due to, \'2024-13-45\' is not a valid value for the'
+        ' type xsd:date:Date__c --"'
+    )
+
+
+def test_get_deleted_reports_hard_deleted_records(api, emulator: Emulator) -> None:
+    soft, hard = (api("POST", "/sobjects/Account/", json={"Name": n}).json()["id"] for n in ("soft", "hard"))
+    api("DELETE", f"/sobjects/Account/{soft}")
+    ingest(api, "Account", "hardDelete", f"Id\n{hard}\n")
+    assert hard not in {r["Id"] for r in emulator.admin.records("Account")}, "a hard delete removes the row"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    window = {"start": "2020-01-01T00:00:00Z", "end": now}
+    deleted = api("GET", "/sobjects/Account/deleted/", params=window).json()["deletedRecords"]
+    assert {d["id"] for d in deleted} == {soft, hard}
+    # A purged record is still known as deleted, not as an id that never existed.
+    again = api("PATCH", "/composite/sobjects", json={"records": [{"attributes": {"type": "Account"}, "Id": hard}]})
+    assert again.json()[0]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
+
+
+def test_get_deleted_forgets_purged_records_after_15_days(api, emulator: Emulator) -> None:
+    record_id = api("POST", "/sobjects/Account/", json={"Name": "old"}).json()["id"]
+    ingest(api, "Account", "hardDelete", f"Id\n{record_id}\n")
+    with emulator.org.store.transaction() as conn:
+        conn.execute(
+            "UPDATE _emulator_purged SET deletedDate = '2020-01-01T00:00:00.000+0000' WHERE Id = ?", (record_id,)
+        )
+    window = {"start": "2019-12-01T00:00:00Z", "end": "2099-01-01T00:00:00Z"}
+    assert api("GET", "/sobjects/Account/deleted/", params=window).json()["deletedRecords"] == []

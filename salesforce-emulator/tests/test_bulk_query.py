@@ -20,7 +20,8 @@ CREATE_KEYS = [
     "contentType", "apiVersion", "lineEnding", "columnDelimiter",
 ]  # fmt: skip
 INFO_KEYS = [
-    *CREATE_KEYS, "jobType", "numberRecordsProcessed", "retries", "totalProcessingTime", "isPkChunkingSupported",
+    *CREATE_KEYS[:10], "jobType", "lineEnding", "columnDelimiter", "numberRecordsProcessed", "retries",
+    "totalProcessingTime",
 ]  # fmt: skip
 
 
@@ -255,7 +256,26 @@ def test_abort_then_delete(api: Api, emulator: Emulator) -> None:
     assert api("DELETE", f"/jobs/query/{job_id}").status_code == 204
     gone = api("GET", f"/jobs/query/{job_id}")
     assert gone.status_code == 404
-    assert gone.json() == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    assert gone.json() == [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+    assert list(gone.json()[0]) == ["errorCode", "message"]
+
+
+def test_aborting_a_completed_job_is_refused(api: Api) -> None:
+    job_id = run(api, "SELECT Id FROM X__c")
+
+    refused = api("PATCH", f"/jobs/query/{job_id}", json={"state": "Aborted"})
+
+    assert refused.status_code == 400
+    assert refused.json() == [{"message": "Aborting already Completed Job not allowed", "errorCode": "INVALIDJOBSTATE"}]
+
+
+def test_state_change_answer_ends_at_api_version(api: Api, emulator: Emulator) -> None:
+    requests.put(emulator.url + "/__emulator/bulk", json={"processing_delay": 30}, timeout=10)
+    job_id = create(api, "SELECT Id FROM X__c").json()["id"]
+
+    aborted = api("PATCH", f"/jobs/query/{job_id}", json={"state": "Aborted"}).json()
+
+    assert list(aborted) == CREATE_KEYS[:10] and aborted["state"] == "Aborted"
 
 
 def test_results_before_completion_are_refused(api: Api, emulator: Emulator) -> None:

@@ -184,7 +184,7 @@ def test_includes_and_excludes() -> None:
         ("SELECT Id FROM Account WHERE a = 1 OR b = 2 AND c = 3", 45, "AND"),
         ("SELECT Id, , Name FROM Account", 12, ","),
         ("SELECT Id FROM Account LIMIT x", 30, "x"),
-        ("SELECT Id FROM Account GROUP BY Name", 30, "BY"),
+        ("SELECT Id FROM Account GROUP Name", 30, "Name"),
         ("SELECT Id FROM Account WHERE Name = Foo", 37, "Foo"),
     ],
 )

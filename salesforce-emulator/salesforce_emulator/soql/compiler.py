@@ -3,6 +3,7 @@ and writes the SQLite SQL. Values only ever reach SQLite as bound parameters."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from .ids import to_18
 from .parser import parse
 from .plan import QueryPlan
 from .query import (
+    Aggregate,
+    Aliased,
     And,
     Comparison,
     Condition,
@@ -34,6 +37,7 @@ from .query import (
     Or,
     SoqlQuery,
     SubQuery,
+    TypeOf,
     Value,
 )
 from .schema import FieldInfo, ObjectInfo, SchemaInfo
@@ -58,6 +62,8 @@ BULK_COMPOUND = "Selecting compound data not supported in Bulk Query"
 BULK_SUBQUERY = "Aggregate Relationship not supported in Bulk Query"
 BULK_COUNT = "Aggregate queries are not supported in Bulk Query"
 BULK_OFFSET = "OFFSET is not supported in Bulk Query"
+BULK_TYPEOF = "TYPEOF is not supported in Bulk Query"
+AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
 
 
 def quote(name: str) -> str:
@@ -101,8 +107,12 @@ class _Sql:
 
 
 class _Compiler:
-    def __init__(self, query: SoqlQuery, schema: SchemaInfo, include_deleted: bool) -> None:
+    def __init__(
+        self, query: SoqlQuery, schema: SchemaInfo, include_deleted: bool, parent_field: str | None = None
+    ) -> None:
         self.query = query
+        # A child subquery's plan filters on its parent: `parent_field = ?`, the first parameter (filled per parent).
+        self.parent_field = parent_field
         self.schema = schema
         self.include_deleted = include_deleted
         self.root = self._root_object()
@@ -189,6 +199,8 @@ class _Compiler:
 
     def compile(self) -> QueryPlan:
         query = self.query
+        if query.group_by or any(isinstance(item, Aggregate) for item in query.select):
+            return self._compile_aggregate()
         sql = _Sql()
         columns: list[str] = []
         bulk_error: str | None = BULK_COUNT if query.is_count else None
@@ -196,17 +208,21 @@ class _Compiler:
         selected: list[tuple[_Resolved, int]] = []
         csv_columns: list[rows.Column | None] = []
 
+        subqueries: list[SubQuery] = []
+        typeofs: list[TypeOf] = []
         # The select list fills the first SQL columns, in order; what records also need (parent ids, compound
         # components, the record's own Id) follows.
         for item in query.select:
             if isinstance(item, SubQuery):
-                raise self.error(
-                    INVALID_TYPE,
-                    item.position,
-                    f"Didn't understand relationship '{item.query.object_name}' in FROM part of query call. If you "
-                    "are attempting to use a custom relationship, be sure to append the '__r' after the custom "
-                    "relationship name. Please reference your WSDL or the describe call for the appropriate names.",
-                )
+                subqueries.append(item)
+                bulk_error = bulk_error or BULK_SUBQUERY
+                continue
+            if isinstance(item, TypeOf):
+                typeofs.append(item)
+                bulk_error = bulk_error or BULK_TYPEOF
+                continue
+            if isinstance(item, Aliased):
+                raise self.error(MALFORMED_QUERY, item.field.position, f"unexpected token: '{item.alias}'")
             resolved = self.resolve(item)
             name = resolved.path
             if name.lower() in {column.lower() for column in columns}:
@@ -242,6 +258,12 @@ class _Compiler:
             else:
                 node = rows.Column(index, info.type)
             target.children.append((info.name, node))
+        for item in typeofs:
+            name, choice = self._typeof(item, sql, used_joins)
+            columns.append(name)
+            root.children.append((name, choice))
+        children = [self._child_plan(item, id_index) for item in subqueries]
+        columns += [name for name, _, _ in children]
 
         where_sql, where_params, where_joins = self.where()
         order_sql, order_joins = self.order_by()
@@ -273,6 +295,137 @@ class _Compiler:
             bulk_error=bulk_error,
             csv_columns=csv_columns,
             width=len(sql.columns),
+            children=children,
+        )
+
+    def _typeof(self, item: TypeOf, sql: _Sql, used_joins: set[tuple[str, ...]]) -> tuple[str, rows.Choice]:
+        """The polymorphic reference as one nested record, its fields chosen by the type it points to."""
+        reference = next(
+            (
+                f
+                for f in self.root.fields
+                if f.relationship_name and f.relationship_name.lower() == item.relationship.lower()
+            ),
+            None,
+        )
+        if reference is None:
+            raise self.error(INVALID_FIELD, item.position, no_such_relationship(item.relationship))
+        listed = {type_name.lower() for type_name, _ in item.whens}
+        cases = list(item.whens)
+        if item.otherwise:
+            cases += [(t, item.otherwise) for t in reference.reference_to if t.lower() not in listed]
+        options: list[rows.Parent] = []
+        for type_name, fields in cases:
+            target = self.schema.object(type_name)
+            if target is None or target.name.lower() not in {t.lower() for t in reference.reference_to}:
+                raise self.error(
+                    INVALID_TYPE, item.position, f"{type_name} is not a valid type for {reference.relationship_name}"
+                )
+            key = (f"{reference.relationship_name.lower()}#{target.name.lower()}",)
+            if key not in self.joins:
+                alias = f"t{len(self.joins) + 1}"
+                self.joins[key] = _Join(alias, target, f'{alias}."Id" = t0.{quote(reference.name)}', ())
+            join = self.joins[key]
+            used_joins.add(key)
+            option = rows.Parent(target.name, sql.add(f'{join.alias}."Id"'))
+            for path in fields:
+                info = target.field(path.parts[-1]) if len(path.parts) == 1 else None
+                if info is None or info.type in COMPOUND_TYPES:
+                    raise self.error(INVALID_FIELD, path.position, no_such_column(path.text, target.name))
+                option.children.append((info.name, rows.Column(sql.add(f"{join.alias}.{quote(info.name)}"), info.type)))
+            options.append(option)
+        return reference.relationship_name, rows.Choice(tuple(options))
+
+    def _child_plan(self, item: SubQuery, parent_id_index: int) -> tuple[str, QueryPlan, int]:
+        """A parent-to-child subquery: (its relationship name, its plan for one parent, the parent Id's index)."""
+        relationships = getattr(self.schema, "child_relationships", lambda _name: [])(self.root.name)
+        found = next(
+            (
+                r
+                for r in relationships
+                if r.get("relationshipName") and r["relationshipName"].lower() == item.query.object_name.lower()
+            ),
+            None,
+        )
+        if found is None:
+            raise self.error(
+                INVALID_TYPE,
+                item.position,
+                f"Didn't understand relationship '{item.query.object_name}' in FROM part of query call. If you "
+                "are attempting to use a custom relationship, be sure to append the '__r' after the custom "
+                "relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+            )
+        inner = dataclasses.replace(item.query, object_name=found["childSObject"])
+        if inner.group_by or any(isinstance(i, Aggregate | SubQuery) for i in inner.select) or inner.is_count:
+            raise self.error(MALFORMED_QUERY, item.position, "Nested aggregate or subquery not supported")
+        plan = _Compiler(inner, self.schema, self.include_deleted, parent_field=found["field"]).compile()
+        return found["relationshipName"], plan, parent_id_index
+
+    def _compile_aggregate(self) -> QueryPlan:
+        """GROUP BY and aggregate functions: AggregateResult records, keyed by alias, field name or exprN."""
+        query = self.query
+        sql = _Sql()
+        used_joins: set[tuple[str, ...]] = set()
+        groups: list[_Resolved] = []
+        for path in query.group_by:
+            resolved = self.resolve(path)
+            if resolved.field.type in COMPOUND_TYPES or resolved.field.type in {"textarea", "multipicklist"}:
+                raise self.error(INVALID_FIELD, path.position, f"field '{resolved.field.name}' can not be grouped")
+            used_joins.add(resolved.join_key)
+            groups.append(resolved)
+        grouped = {g.path.lower() for g in groups}
+        entries: list[tuple[str, rows.Column]] = []
+        unnamed = 0
+        for item in query.select:
+            if isinstance(item, Aggregate):
+                if item.function not in AGGREGATES:
+                    raise self.error(MALFORMED_QUERY, item.position, f"Unknown function: {item.function}")
+                resolved = self.resolve(item.field)
+                used_joins.add(resolved.join_key)
+                column = resolved.column
+                expression = (
+                    f"COUNT(DISTINCT {column})" if item.function == "COUNT_DISTINCT" else (f"{item.function}({column})")
+                )
+                kind = "int" if item.function.startswith("COUNT") else (
+                    "double" if item.function in {"SUM", "AVG"} else resolved.field.type
+                )  # fmt: skip
+                name = item.alias
+                if name is None:
+                    name, unnamed = f"expr{unnamed}", unnamed + 1
+            elif isinstance(item, FieldPath | Aliased):
+                path = item.field if isinstance(item, Aliased) else item
+                resolved = self.resolve(path)
+                if resolved.path.lower() not in grouped:
+                    raise self.error(
+                        MALFORMED_QUERY, path.position, f"Field must be grouped or aggregated: {resolved.field.name}"
+                    )
+                expression, kind = resolved.column, resolved.field.type
+                name = item.alias if isinstance(item, Aliased) else resolved.field.name
+            else:
+                raise self.error(MALFORMED_QUERY, None, "a subquery or TYPEOF cannot be selected with GROUP BY")
+            entries.append((name, rows.Column(sql.add(expression), kind)))
+        where_sql, where_params, where_joins = self.where()
+        order_sql, order_joins = self.order_by()
+        limit_sql, limit_params = self.limit_offset()
+        group_sql = " GROUP BY " + ", ".join(g.column for g in groups) if groups else ""
+        body = f"FROM {quote(self.root.name)} t0{self.join_sql(used_joins | where_joins | order_joins)}{where_sql}"
+        # totalSize is the number of groups (one row when nothing is grouped).
+        count_sql, count_params = (
+            (f"SELECT COUNT(*) FROM (SELECT 1 {body}{group_sql})", tuple(where_params)) if groups else ("SELECT 1", ())
+        )
+        return QueryPlan(
+            object_info=self.root,
+            sql=f"SELECT {', '.join(sql.columns)} {body}{group_sql}{order_sql}{limit_sql}",
+            params=(*where_params, *limit_params),
+            count_sql=count_sql,
+            count_params=count_params,
+            is_count=False,
+            columns=[name for name, _ in entries],
+            record_function=rows.aggregate_function(entries),
+            csv_function=rows.csv_function([column for _, column in entries]),
+            bulk_error=BULK_COUNT,
+            csv_columns=[column for _, column in entries],
+            width=len(sql.columns),
         )
 
     def _compound(self, compound: FieldInfo, owner: ObjectInfo, alias: str, sql: _Sql) -> rows.Compound:
@@ -294,6 +447,9 @@ class _Compiler:
         params: list[object] = []
         joins: set[tuple[str, ...]] = set()
         clauses: list[str] = []
+        if self.parent_field is not None:
+            clauses.append(f"t0.{quote(self.parent_field)} = ?")
+            params.append(None)  # the parent's Id, bound per parent record
         if not self.include_deleted:
             clauses.append('t0."IsDeleted" = 0')
         if self.query.where is not None:

@@ -12,6 +12,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import literals
 from .errors import MALFORMED_QUERY, Position, SoqlError, located_error
 from .query import (
+    Aggregate,
+    Aliased,
     And,
     Comparison,
     DateRange,
@@ -24,6 +26,7 @@ from .query import (
     OrderItem,
     SoqlQuery,
     SubQuery,
+    TypeOf,
 )
 
 
@@ -79,6 +82,29 @@ class _ToQuery(Transformer):
     def subquery(self, children: list) -> SubQuery:
         inner: SoqlQuery = children[0]
         return SubQuery(inner, inner.object_position)
+
+    def aliased(self, children: list) -> Aliased:
+        return Aliased(children[0], str(children[1]))
+
+    def aggregate(self, children: list) -> Aggregate:
+        function: Token = children[0]
+        alias = str(children[2]) if len(children) > 2 else None
+        return Aggregate(str(function).upper(), children[1], alias, _pos(function))
+
+    def typeof(self, children: list) -> TypeOf:
+        name: Token = children[1]
+        whens = tuple(c for c in children[2:] if isinstance(c, tuple))
+        otherwise = next((c for c in children[2:] if isinstance(c, list)), [])
+        return TypeOf(str(name), whens, tuple(otherwise), _pos(name))
+
+    def when(self, children: list) -> tuple[str, tuple[FieldPath, ...]]:
+        return (str(children[1]), tuple(children[3]))
+
+    def field_list(self, children: list) -> list[FieldPath]:
+        return list(children)
+
+    def group_clause(self, children: list) -> tuple[str, list[FieldPath]]:
+        return ("group_by", [c for c in children if isinstance(c, FieldPath)])
 
     def field_path(self, children: list[Token]) -> FieldPath:
         return FieldPath(tuple(str(c) for c in children), _pos(children[0]))

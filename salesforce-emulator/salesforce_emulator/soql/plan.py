@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from . import csv_lines
 from .rows import Column
@@ -27,6 +28,7 @@ class QueryPlan:
         bulk_error: str | None,
         csv_columns: list[Column | None] | None = None,
         width: int = 0,
+        children: list[tuple[str, QueryPlan, int]] | None = None,
     ) -> None:
         self.object = object_info
         self.sql = sql
@@ -41,6 +43,8 @@ class QueryPlan:
         self._csv_columns = csv_columns or []
         self._width = width
         self._bases: dict[str, str] = {}
+        # Child subqueries: (relationship name, the child's plan, the index of the parent's Id in a row).
+        self.children = children or []
 
     def __repr__(self) -> str:
         return f"QueryPlan(object={self.object.name!r}, columns={self.columns!r})"
@@ -53,6 +57,17 @@ class QueryPlan:
     def record(self, row: tuple, api_version: str) -> dict:
         """The REST JSON record for one row of `sql` (api_version like "62.0" or "v62.0")."""
         return self._record(row, self._bases.get(api_version) or self._base(api_version))
+
+    def add_children(self, records: list[dict], rows: list[tuple], conn: Any, api_version: str) -> None:
+        """Fill each record's child subqueries: null when none, else {totalSize, done, records}."""
+        for name, child, id_index in self.children:
+            for record, row in zip(records, rows, strict=True):
+                found = conn.execute(child.sql, (row[id_index], *child.params[1:])).fetchall()
+                record[name] = (
+                    {"totalSize": len(found), "done": True, "records": [child.record(r, api_version) for r in found]}
+                    if found
+                    else None
+                )
 
     def csv_header(self) -> list[str]:
         return list(self.columns)

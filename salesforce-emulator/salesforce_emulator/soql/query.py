@@ -94,6 +94,34 @@ class OrderItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Aliased:
+    """A selected field with an alias (allowed in aggregate queries): `LeadSource source`."""
+
+    field: FieldPath
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """`COUNT(Id)`, `SUM(Amount) total`...; `field` is what the function reads."""
+
+    function: str  # upper case: COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX
+    field: FieldPath
+    alias: str | None
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class TypeOf:
+    """`TYPEOF Owner WHEN User THEN Name, Username ... ELSE Name END`: fields chosen by the referenced type."""
+
+    relationship: str
+    whens: tuple[tuple[str, tuple[FieldPath, ...]], ...]
+    otherwise: tuple[FieldPath, ...]
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
 class SubQuery:
     """A parent-to-child subquery in the select list: `(SELECT Id FROM Contacts)`."""
 
@@ -106,7 +134,8 @@ class SoqlQuery:
     text: str
     object_name: str
     object_position: Position
-    select: list[FieldPath | SubQuery] = field(default_factory=list)
+    select: list[FieldPath | Aliased | Aggregate | TypeOf | SubQuery] = field(default_factory=list)
+    group_by: list[FieldPath] = field(default_factory=list)
     is_count: bool = False
     alias: str | None = None
     where: Condition | None = None
