@@ -2,7 +2,8 @@
 
 `read(windows)` yields RECORD messages and, whenever every record before it has gone out, a checkpoint: a Position
 in (cursor, Id) order. A REST read checkpoints after every page (its pages are ordered), a Bulk read after every
-window (its results are not). Both split a window that hits QUERY_TIMEOUT in two and read the halves.
+window (its results are not). Both split a window that hits QUERY_TIMEOUT (REST or Bulk alike) in two and read
+the halves; a failed Bulk job is tried again in a new job, then its window is read through REST.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from source_salesforce.windows import Window, WindowPlanner
 logger = logging.getLogger("airbyte")
 
 Item = AirbyteMessage | Position
+BULK_JOB_ATTEMPTS = 3  # jobs tried per window before it is read through REST
 
 
 class Reader(Protocol):
@@ -110,15 +112,26 @@ class RestReader:
 
 
 class BulkReader:
-    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read."""
+    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read.
+
+    A job that fails is run again as a new job, up to BULK_JOB_ATTEMPTS in all; then that window is read through
+    `fallback` (REST) when given, else the failure is raised.
+    """
 
     def __init__(
-        self, bulk: BulkClient, planner: WindowPlanner, output: RecordOutput, records_per_job: int | None = None
+        self,
+        bulk: BulkClient,
+        planner: WindowPlanner,
+        output: RecordOutput,
+        records_per_job: int | None = None,
+        fallback: Reader | None = None,
     ) -> None:
         self.bulk, self.planner, self.output = bulk, planner, output
         self.records_per_job = records_per_job  # an estimate, to notice sooner that a job is done
+        self.fallback = fallback
 
-    def read(self, windows: Sequence[Window]) -> Iterator[Item]:
+    def read(self, windows: Sequence[Window], failures: int = 0) -> Iterator[Item]:
+        """`failures`: how many jobs of the first window failed already."""
         queries = [self.planner.query(self.output.shaper.columns, window, ordered=False) for window in windows]
         done = 0
         try:
@@ -127,14 +140,31 @@ class BulkReader:
                 if windows[done].upper is not None:
                     yield Position(windows[done].upper)
                 done += 1
-        except BulkJobError as exc:
-            if "QUERY_TIMEOUT" not in str(exc):
-                raise
+        except QueryTimeoutError:
             halves = self.planner.halves(windows[done])
             if halves is None:
                 raise
             for half in halves:
                 yield from self.read([half])
+            yield from self.read(windows[done + 1 :])
+        except BulkJobError as exc:
+            # Raised by the wait for a job, before any of its rows went out.
+            failures = (failures if done == 0 else 0) + 1
+            name = self.planner.sobject
+            if failures < BULK_JOB_ATTEMPTS:
+                logger.warning(
+                    "%s: %s; reading the window again in a new Bulk job (attempt %d of %d)",
+                    name,
+                    exc,
+                    failures + 1,
+                    BULK_JOB_ATTEMPTS,
+                )
+                yield from self.read(windows[done : done + 1], failures)
+            elif self.fallback is not None:
+                logger.warning("%s: %d Bulk jobs failed (%s); reading the window through REST", name, failures, exc)
+                yield from self.fallback.read(windows[done : done + 1])
+            else:
+                raise
             yield from self.read(windows[done + 1 :])
 
     def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult]:

@@ -9,10 +9,11 @@ State (per stream):
   record before (cursor, last_id) in (cursor, Id) order has been delivered; an empty last_id means every record with
   a cursor before `cursor`. REST reads save it after every page; Bulk reads (unordered results) after every window,
   with an empty last_id.
-- full refresh: {"last_id": "001..."} while reading (records are read in Id order), then
-  {"__ab_full_refresh_sync_complete": true}, after which the next sync starts over. A Bulk read, in SystemModstamp
-  windows, saves {"cursor_field": "SystemModstamp", "cursor": end of the last window read, "last_id": as above
-  if any}: every record with Id > last_id and SystemModstamp < cursor has been delivered.
+- full refresh: {"last_id": "001..."} while reading in Id order (REST), then {"__ab_full_refresh_sync_complete":
+  true}, after which the next sync starts over. A read in SystemModstamp windows (Bulk, or REST after a
+  QUERY_TIMEOUT) saves {"last_id": as above if any, "windows": {"cursor_field": "SystemModstamp", "cursor": ...,
+  "last_id": ...}}: every record with Id > last_id before the windows' position has been delivered. A full refresh
+  given an incremental state ignores it (and says so).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from salesforce_api import BulkClient, RestClient, SalesforceSession
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.bulk import BulkNotSupportedError
+from salesforce_api.bulk import BulkJobError, BulkNotSupportedError
 from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededError, SalesforceError
 
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
-from source_salesforce.readers import BulkReader, RestReader, TooManyForRest
+from source_salesforce.readers import BulkReader, Reader, RestReader, TooManyForRest
 from source_salesforce.record_output import Progress, RecordOutput
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
@@ -217,21 +218,24 @@ class SalesforceStream(Stream, CheckpointMixin):
             failure_type=FailureType.config_error,
         )
 
-    def _saved_last_id(self) -> str:
+    def _saved_last_id(self, saved: Mapping[str, Any] | None = None, key: str = "last_id") -> str:
         """The state's `last_id`, checked: it goes into the query as a record id literal."""
-        value = self._state.get("last_id")
+        value = (self._state if saved is None else saved).get("last_id")
         if value in (None, ""):
             return ""
         if not isinstance(value, str) or not soql.is_record_id(value):
-            raise self._state_error("last_id", f"is {_shown(value)}, not a Salesforce record id")
+            raise self._state_error(key, f"is {_shown(value)}, not a Salesforce record id")
         return value
 
-    def _saved_position(self, cursor: str) -> Position | None:
-        """The state's (cursor, last_id), checked, when it was saved for this cursor field; else None."""
-        saved = self._state
+    def _saved_position(self, cursor: str, saved: Mapping[str, Any] | None = None, key: str = "") -> Position | None:
+        """The state's (cursor, last_id) (or those of its part `saved`, under `key`), checked, when it was saved for
+        this cursor field; else None."""
+        saved = self._state if saved is None else saved
+        if not isinstance(saved, Mapping):
+            raise self._state_error(key, f"is {_shown(saved)}, not an object")
         field_name = saved.get("cursor_field", cursor)
         if not isinstance(field_name, str):
-            raise self._state_error("cursor_field", f"is {_shown(field_name)}, not a field name")
+            raise self._state_error(key + "cursor_field", f"is {_shown(field_name)}, not a field name")
         value = saved.get("cursor")
         if not value or field_name != cursor:
             return None
@@ -241,9 +245,9 @@ class SalesforceStream(Stream, CheckpointMixin):
             moment = soql.parse_datetime(value)
         except ValueError:
             raise self._state_error(
-                "cursor", f"is {_shown(value)}, not a date-time such as 2024-01-31T12:00:00.000Z"
+                key + "cursor", f"is {_shown(value)}, not a date-time such as 2024-01-31T12:00:00.000Z"
             ) from None
-        return Position(moment, self._saved_last_id())
+        return Position(moment, self._saved_last_id(saved, key + "last_id"))
 
     def _start_position(self, cursor: str) -> Position | None:
         config = self._require_context().config
@@ -336,8 +340,9 @@ class SalesforceStream(Stream, CheckpointMixin):
             return
         per_job = count // len(windows) if count else None
         reached = window.lower
+        rest = RestReader(context.rest, planner, output)
         try:
-            for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
+            for item in BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows):
                 if isinstance(item, Position):
                     reached = item
                     yield self._set_position(cursor, item)
@@ -346,7 +351,6 @@ class SalesforceStream(Stream, CheckpointMixin):
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
             logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-            rest = RestReader(context.rest, planner, output)
             yield from self._checkpointed(rest.read([Window(reached, upper)]), cursor)
 
     def _purged_deletes(
@@ -368,71 +372,128 @@ class SalesforceStream(Stream, CheckpointMixin):
     # -- full refresh --------------------------------------------------------------------------------------------
 
     def _read_full_refresh(self, output: RecordOutput) -> Iterator[AirbyteMessage]:
+        """Every record, in Id order through REST; or in SystemModstamp windows (Bulk, or after a QUERY_TIMEOUT),
+        within the records after the saved `last_id`."""
         context = self._require_context()
-        done = bool(self._state.get(FULL_REFRESH_DONE))
-        last_id = "" if done else self._saved_last_id()
+        last_id, windows_from = self._full_refresh_start()
         keyed = self.primary_key == "Id"
         where = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
-        # A Bulk read saves how far (in SystemModstamp) its windows got: those records need not be read again.
-        bulk_position = None if done or MODSTAMP not in self._schema.fields else self._saved_position(MODSTAMP)
-        if bulk_position is not None:
-            where.append(soql.after_position(MODSTAMP, Position(bulk_position.cursor)))
-        query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",) if keyed else ())
         api = self._api(output.shaper)
         known_count: int | None = None
-        if api != "bulk":
+        if windows_from is None and api != "bulk":
+            query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",) if keyed else ())
             rest = RestReader(context.rest, None, output, context.config.bulk_threshold if api == "auto" else None)
             try:
-                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
+                for item in rest.read_by_id(query):
+                    if not isinstance(item, str):
+                        yield item
+                    elif keyed:
+                        last_id, where = item, [f"Id > {soql.id_literal(item)}"]
+                        self._state = {"last_id": item}
+                        yield self._state_message()
             except TooManyForRest as switch:
                 logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
                 api, known_count = "bulk", switch.total
-        if api == "bulk":
-            try:
-                yield from self._bulk_full_refresh(last_id, where, output, known_count)
-            except BulkNotSupportedError as exc:
-                # Raised when a job is created or refused, before any of its rows.
-                logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-                rest = RestReader(context.rest, None, output)
-                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
+            except QueryTimeoutError:
+                if MODSTAMP not in self._schema.fields:
+                    raise
+                logger.info("%s: the full refresh query timed out; reading in %s windows", self.name, MODSTAMP)
+                api = "rest"
+            else:
+                api = "done"
+        if api != "done":
+            yield from self._windowed_full_refresh(last_id, where, windows_from, api, output, known_count)
         self._state = {FULL_REFRESH_DONE: True}
         yield self._state_message()
 
-    def _id_checkpointed(self, items: Iterator[AirbyteMessage | str], keyed: bool) -> Iterator[AirbyteMessage]:
-        """A full refresh's records in Id order, and (when Id is the key) each page's last Id as state."""
-        for item in items:
-            if not isinstance(item, str):
-                yield item
-            elif keyed:
-                self._state = {"last_id": item}
-                yield self._state_message()
+    def _full_refresh_start(self) -> tuple[str, Position | None]:
+        """(last_id, SystemModstamp position of the windows) to resume a full refresh from; an incremental state
+        is not one (it would skip every record before its cursor): it is ignored, and said so."""
+        saved = self._state
+        if saved.get(FULL_REFRESH_DONE):
+            return "", None
+        if "cursor" in saved or "cursor_field" in saved:
+            logger.warning(
+                "%s: the saved state %s is an incremental one; this full refresh ignores it and reads every record.",
+                self.name,
+                _shown({k: saved.get(k) for k in ("cursor_field", "cursor", "last_id") if k in saved}, 200),
+            )
+            return "", None
+        windows = saved.get("windows")
+        position = None
+        if windows is not None and MODSTAMP in self._schema.fields:
+            position = self._saved_position(MODSTAMP, windows, "windows.")
+        return self._saved_last_id(), position
 
-    def _bulk_full_refresh(
-        self, last_id: str, where: list[str], output: RecordOutput, known_count: int | None
+    def _windowed_full_refresh(
+        self,
+        last_id: str,
+        where: list[str],
+        lower: Position | None,
+        api: str,
+        output: RecordOutput,
+        known_count: int | None,
     ) -> Iterator[AirbyteMessage]:
-        """Read every record matching `where` in pipelined Bulk jobs, one per SystemModstamp window.
+        """Read every record matching `where` from `lower` on, in SystemModstamp windows: in pipelined Bulk jobs of
+        about BULK_FULL_REFRESH_WINDOW_RECORDS records each, or through REST (ordered, split while they time out).
 
         The last window has no upper bound: a record changed during the sync moves to a later SystemModstamp, so it
-        is still read (perhaps twice), never missed. After each bounded window the state records its end, so a
-        failed sync resumes after the windows already delivered.
+        is still read (perhaps twice), never missed. State records how far the windows got, so a failed sync
+        resumes after what was delivered.
         """
         context = self._require_context()
         if MODSTAMP not in self._schema.fields:
+            # No field to window on: one Bulk job (retried), or REST in Id order when Bulk cannot serve it.
             planner = WindowPlanner(context.rest, self.name, "Id", where)
-            windows, count = [Window(None, None)], known_count
-        else:
-            planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
-            count = known_count if known_count is not None else planner.count(Window(None, None))
-            windows = planner.open_ended(count, self._server_now())
-        per_job = count // len(windows) if count else None
-        for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
-            if isinstance(item, Position):
-                self._state = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(item.cursor)}
-                if last_id:
-                    self._state["last_id"] = last_id
-                yield self._state_message()
-            else:
-                yield item
+            query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",))
+            try:
+                yield from BulkReader(context.bulk, planner, output, known_count).read([Window(None, None)])
+            except (BulkNotSupportedError, BulkJobError) as exc:
+                logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
+                for item in RestReader(context.rest, None, output).read_by_id(query):
+                    if not isinstance(item, str):
+                        yield item
+            return
+        planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
+        end = self._server_now()
+        rest = RestReader(context.rest, planner, output)
+        windows = [Window(lower, end), Window(Position(end), None)]
+        reader: Reader = rest
+        if api == "bulk":
+            count = known_count if lower is None else None
+            if count is None:
+                try:
+                    count = planner.count(Window(lower, None))
+                except QueryTimeoutError:
+                    logger.info(
+                        "%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name
+                    )
+            if count is not None:
+                windows = planner.open_ended(lower, count, end)
+            per_job = count // len(windows) if count else None
+            reader = BulkReader(context.bulk, planner, output, per_job, fallback=rest)
+        reached = lower
+        try:
+            for item in reader.read(windows):
+                if isinstance(item, Position):
+                    reached = item
+                    yield self._full_refresh_position(last_id, item)
+                else:
+                    yield item
+        except BulkNotSupportedError as exc:
+            # Raised when a job is created or refused, before any of its rows.
+            logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
+            for item in rest.read([Window(reached, end), Window(Position(end), None)]):
+                yield self._full_refresh_position(last_id, item) if isinstance(item, Position) else item
+
+    def _full_refresh_position(self, last_id: str, position: Position) -> AirbyteMessage:
+        """State of a windowed full refresh: every record with Id > last_id (when set) before `position` in
+        (SystemModstamp, Id) order has been delivered."""
+        windows = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(position.cursor)}
+        if position.last_id:
+            windows["last_id"] = position.last_id
+        self._state = {"last_id": last_id, "windows": windows} if last_id else {"windows": windows}
+        return self._state_message()
 
 
 class UnavailableStream(Stream):

@@ -1,0 +1,76 @@
+"""Reads that meet a failure on the way finish with every record: timeouts in full refresh, failed Bulk jobs."""
+
+from __future__ import annotations
+
+import pytest
+from airbyte_cdk.models import AirbyteStreamStatus, SyncMode
+
+
+def all_ids(admin, name: str) -> list[str]:
+    return sorted(r["Id"] for r in admin.records(name))
+
+
+def assert_every_record_once(sf, admin, output, name: str = "Contact") -> None:
+    ids = [r["Id"] for r in sf.records(output, name)]
+    assert sorted(ids) == all_ids(admin, name)
+    assert output.get_stream_statuses(name)[-1] == AirbyteStreamStatus.COMPLETE
+
+
+@pytest.mark.parametrize("api", ["rest", "bulk", "auto"])
+def test_full_refresh_splits_on_query_timeout_and_finishes(sf, org, admin, api):
+    """A full refresh whose query (REST, the COUNT() before Bulk, the Bulk job) times out is read in windows."""
+    config = sf.config(org, force_api=api, bulk_threshold=5)
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.full_refresh)
+    admin.configure(query_timeout_rows=8)
+    output = sf.read(config, catalog)
+    ids = [r["Id"] for r in sf.records(output)]
+    assert len(ids) == len(set(ids))  # each record once: windows do not overlap
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("splitting")
+    assert sf.states(output)[-1].stream.stream_state.__dict__ == {"__ab_full_refresh_sync_complete": True}
+
+
+def test_full_refresh_after_a_timeout_resumes_from_every_checkpoint(sf, org, admin):
+    admin.configure(query_timeout_rows=8, rest_page_size=3)
+    config = sf.config(org, force_api="rest")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.full_refresh)
+    full = sf.read(config, catalog)
+    expected = all_ids(admin, "Contact")
+    delivered: list[str] = []
+    checked = 0
+    for message in full.records_and_state_messages:
+        if message.record:
+            delivered.append(message.record.data["Id"])
+            continue
+        if message.state.stream.stream_state.__dict__.get("__ab_full_refresh_sync_complete"):
+            continue
+        resumed = sf.read(config, catalog, [message.state])
+        assert sorted(delivered + [r["Id"] for r in sf.records(resumed)]) == expected
+        checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.parametrize("sync_mode", [SyncMode.incremental, SyncMode.full_refresh])
+def test_a_failed_bulk_job_is_tried_again_in_a_new_job(sf, org, admin, sync_mode):
+    config = sf.config(org, force_api="bulk")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], sync_mode)
+    admin.fault(path="/jobs/query", kind="bulk_job_failed", count=1)
+    admin.reset_calls()
+    output = sf.read(config, catalog)
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("reading the window again in a new Bulk job")
+    assert admin.calls()["by_endpoint"].get("POST /jobs/query") == 2
+    assert not output.is_in_logs("through REST")
+
+
+@pytest.mark.parametrize("sync_mode", [SyncMode.incremental, SyncMode.full_refresh])
+def test_a_bulk_job_failing_every_time_falls_back_to_rest_for_its_window(sf, org, admin, sync_mode):
+    config = sf.config(org, force_api="bulk")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], sync_mode)
+    admin.fault(path="/jobs/query", kind="bulk_job_failed", count=100)
+    admin.reset_calls()
+    output = sf.read(config, catalog)
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("3 Bulk jobs failed")
+    assert output.is_in_logs("reading the window through REST")
+    assert admin.calls()["by_endpoint"].get("POST /jobs/query") == 3
