@@ -74,3 +74,15 @@ def test_a_bulk_job_failing_every_time_falls_back_to_rest_for_its_window(sf, org
     assert output.is_in_logs("3 Bulk jobs failed")
     assert output.is_in_logs("reading the window through REST")
     assert admin.calls()["by_endpoint"].get("POST /jobs/query") == 3
+
+
+@pytest.mark.parametrize("api", ["rest", "bulk"])
+def test_full_refresh_given_an_incremental_state_ignores_it(sf, org, admin, api):
+    config = sf.config(org, force_api=api)
+    streams = sf.discover(config)
+    incremental = sf.read(config, sf.configured_catalog(streams, ["Contact"], SyncMode.incremental))
+    state = sf.states(incremental)[-1]
+    assert state.stream.stream_state.__dict__["cursor"]
+    output = sf.read(config, sf.configured_catalog(streams, ["Contact"], SyncMode.full_refresh), [state])
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("is an incremental one; this full refresh ignores it")
