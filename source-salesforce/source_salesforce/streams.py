@@ -46,7 +46,8 @@ logger = logging.getLogger("airbyte")
 
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
-PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
+PURGED_DELETES_DAYS = 29  # getDeleted refuses a start more than 30 days back: one day of margin
+DELETED_IDS_PER_QUERY = 200  # ids per `Id IN (...)` query: the query stays well under the URL length limit
 
 
 @dataclass
@@ -356,18 +357,49 @@ class SalesforceStream(Stream, CheckpointMixin):
     def _purged_deletes(
         self, cursor: str, start: Position | None, end: datetime, output: RecordOutput
     ) -> Iterator[AirbyteMessage]:
+        """Each record getDeleted reports deleted since `start`, once: a row queryAll still returns (the Recycle Bin)
+        is read whole by this sync when its cursor lies in [start, end), by the next one when past `end`, and read
+        here when before `start`; only a purged record, gone from queryAll, becomes {Id, IsDeleted, cursor}."""
+        context = self._require_context()
         earliest = end - timedelta(days=PURGED_DELETES_DAYS)
         begin = max(start.cursor, earliest) if start else earliest
         try:
-            answer = self._require_context().rest.deleted(self.name, begin, end)
+            answer = context.rest.deleted(self.name, begin, end)
         except ApiError as exc:
             logger.warning("%s: purged deletes are not available (%s)", self.name, exc)
             return
-        rows = [
-            {"Id": item["id"], "IsDeleted": True, cursor: _rfc3339(item.get("deletedDate"))}
+        deleted = {
+            item["id"]: item.get("deletedDate")
             for item in answer.get("deletedRecords", [])
-        ]
-        yield from output.shaped(rows)
+            if isinstance(item, Mapping) and soql.is_record_id(item.get("id"))
+        }
+        if not deleted:
+            return
+        ids = list(deleted)
+        columns = output.shaper.columns
+        found = 0
+        for chunk in (ids[i : i + DELETED_IDS_PER_QUERY] for i in range(0, len(ids), DELETED_IDS_PER_QUERY)):
+            literals = ",".join(soql.id_literal(record_id) for record_id in chunk)
+            query = soql.select(self.name, columns, [f"Id IN ({literals})"])
+            earlier = []
+            for record in context.rest.query(query, include_deleted=True):
+                deleted.pop(record["Id"], None)
+                value = record.get(cursor)
+                if value is None or (start is not None and soql.parse_datetime(value) < start.cursor):
+                    earlier.append(record)
+            found += len(earlier)
+            yield from output.rest(earlier)
+        stubs = [{"Id": record_id, "IsDeleted": True, cursor: _rfc3339(date)} for record_id, date in deleted.items()]
+        yield from output.shaped(stubs)
+        logger.info(
+            "%s: %d deleted records reported by getDeleted: %d read whole here, %d purged (Id and deletion time only)",
+            self.name,
+            len(ids),
+            found,
+            len(stubs),
+        )
+        if found or stubs:
+            yield self._state_message()  # the records above come after the read's last STATE
 
     # -- full refresh --------------------------------------------------------------------------------------------
 
