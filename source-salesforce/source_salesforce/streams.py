@@ -36,6 +36,7 @@ from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
 from source_salesforce.readers import BulkReader, Reader, RestReader, TooManyForRest
+from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.record_output import Progress, RecordOutput
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
@@ -47,6 +48,8 @@ logger = logging.getLogger("airbyte")
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
 PURGED_DELETES_DAYS = 29  # getDeleted refuses a start more than 30 days back: one day of margin
+# Cursors Salesforce sets on every record: no record is left out by a cursor range on them.
+ALWAYS_SET_CURSORS = frozenset({"SystemModstamp", "LastModifiedDate", "CreatedDate"})
 DELETED_IDS_PER_QUERY = 200  # ids per `Id IN (...)` query: the query stays well under the URL length limit
 
 
@@ -271,6 +274,8 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _read_incremental(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
         context = self._require_context()
+        if self._may_be_null(cursor):
+            yield from self._null_cursor_records(cursor, output)
         end = self._server_now()
         start = self._start_position(cursor)
         if start is not None and start.cursor >= end:
@@ -290,6 +295,30 @@ class SalesforceStream(Stream, CheckpointMixin):
                 yield from self._bulk_incremental(planner, window, output, known_count=switch.total)
         if context.config.include_purged_deletes:
             yield from self._purged_deletes(cursor, start, end, output)
+
+    def _may_be_null(self, cursor: str) -> bool:
+        """Whether records may lack a value in `cursor`: a nillable field, but not one Salesforce always sets."""
+        return cursor not in ALWAYS_SET_CURSORS and self._schema.fields[cursor].nillable
+
+    def _null_cursor_records(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
+        """Records whose cursor is empty: no cursor range selects them, so they are read in every sync (re-read, but
+        never lost), and the log says how many."""
+        context = self._require_context()
+        query = soql.select(self.name, output.shaper.columns, [f"{soql.identifier(cursor)} = null"])
+        count = 0
+        for item in RestReader(context.rest, None, output).read_by_id(query):
+            if isinstance(item, str):
+                continue
+            count += item.count if isinstance(item, RecordBlock) else 1
+            yield item
+        if count:
+            logger.warning(
+                "%s: %d records have no value in the cursor field %s; they are read in every sync. Choose a cursor "
+                "that is always set (such as SystemModstamp) to read them only when they change.",
+                self.name,
+                count,
+                cursor,
+            )
 
     def _server_now(self) -> datetime:
         """Salesforce's clock, not this machine's: a read's upper bound (and so the saved cursor) taken from a

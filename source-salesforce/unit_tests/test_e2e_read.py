@@ -428,3 +428,22 @@ def test_bulk_full_refresh_in_windows_resumes_from_every_window(sf, org, admin, 
     assert all_ids == sorted(r["Id"] for r in admin.records("Contact"))
     assert admin.calls()["by_endpoint"].get("POST /jobs/query", 0) >= 3, "the read ran one job per window"
     assert resumes_from_every_checkpoint(sf, bulk_config, catalog, full, all_ids) >= 2
+
+
+@pytest.mark.parametrize("api", ["rest", "bulk"])
+def test_nullable_custom_cursor_reads_records_where_it_is_null(sf, org, admin, api):
+    admin.add_field("Contact", "Reviewed__c", "datetime")
+    rest = RestClient(connect(org.credentials("username_password")))
+    contacts = admin.records("Contact")
+    reviewed = {r["Id"] for r in contacts[:5]}
+    for record_id in reviewed:
+        rest.update_one("Contact", record_id, {"Reviewed__c": "2024-01-31T12:00:00.000Z"})
+    config = sf.config(org, force_api=api)
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.incremental, "Reviewed__c")
+    first = sf.read(config, catalog)
+    ids = [r["Id"] for r in sf.records(first)]
+    assert sorted(ids) == sorted(r["Id"] for r in contacts)  # the null-cursor ones too, each once
+    assert first.is_in_logs(f"{len(contacts) - 5} records have no value in the cursor field Reviewed__c")
+    second = sf.read(config, catalog, [sf.states(first)[-1]])
+    # Never lost: they are read again, since no cursor range selects them.
+    assert sorted(r["Id"] for r in sf.records(second)) == sorted(r["Id"] for r in contacts if r["Id"] not in reviewed)
