@@ -48,6 +48,7 @@ logger = logging.getLogger("airbyte")
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
 PURGED_DELETES_DAYS = 29  # getDeleted refuses a start more than 30 days back: one day of margin
+API_NAMES = {"rest": "REST", "bulk": "Bulk API 2.0"}
 # Cursors Salesforce sets on every record: no record is left out by a cursor range on them.
 ALWAYS_SET_CURSORS = frozenset({"SystemModstamp", "LastModifiedDate", "CreatedDate"})
 DELETED_IDS_PER_QUERY = 200  # ids per `Id IN (...)` query: the query stays well under the URL length limit
@@ -197,6 +198,12 @@ class SalesforceStream(Stream, CheckpointMixin):
                 ", ".join(missing),
             )
         wanted |= {name for name in ("Id", cursor) if name and name in self._schema.fields}
+        base64 = sorted(
+            name for name in wanted if name in self._schema.fields and self._schema.fields[name].type == "base64"
+        )
+        if base64 and self._require_context().config.exclude_base64_fields:
+            logger.info("%s: base64 fields left out (exclude_base64_fields): %s", self.name, ", ".join(base64))
+            wanted -= set(base64)
         return RecordShaper(self._schema, wanted)
 
     # -- messages and state --------------------------------------------------------------------------------------
@@ -336,9 +343,29 @@ class SalesforceStream(Stream, CheckpointMixin):
         return soql.truncate_to_millis(now.astimezone(UTC))
 
     def _api(self, shaper: RecordShaper) -> str:
-        wanted = self._require_context().config.force_api
-        if wanted != "rest" and any(self._schema.fields[name].type == "base64" for name in shaper.columns):
-            return "rest"  # Bulk cannot select base64 fields
+        """ "rest", "bulk" or "auto" (REST, switching to Bulk above bulk_threshold records), logged with the reason."""
+        config = self._require_context().config
+        wanted = config.force_api
+        base64 = [name for name in shaper.columns if self._schema.fields[name].type == "base64"]
+        if wanted != "rest" and base64:
+            log = logger.warning if wanted == "bulk" or config.window else logger.info
+            log(
+                "%s: reading through REST (force_api: %s, window_days %s): Bulk API 2.0 cannot return the base64 "
+                "field(s) %s. Set exclude_base64_fields, or deselect them, to read this stream through Bulk.",
+                self.name,
+                wanted,
+                "ignored" if config.window else "not set",
+                ", ".join(base64),
+            )
+            return "rest"
+        if wanted == "auto":
+            logger.info(
+                "%s: reading through REST, or Bulk API 2.0 if it has more than %d records to read (force_api: auto)",
+                self.name,
+                config.bulk_threshold,
+            )
+        else:
+            logger.info("%s: reading through %s (force_api: %s)", self.name, API_NAMES[wanted], wanted)
         return wanted
 
     def _checkpointed(self, items: Iterator[AirbyteMessage | Position], cursor: str) -> Iterator[AirbyteMessage]:

@@ -447,3 +447,24 @@ def test_nullable_custom_cursor_reads_records_where_it_is_null(sf, org, admin, a
     second = sf.read(config, catalog, [sf.states(first)[-1]])
     # Never lost: they are read again, since no cursor range selects them.
     assert sorted(r["Id"] for r in sf.records(second)) == sorted(r["Id"] for r in contacts if r["Id"] not in reviewed)
+
+
+def test_api_choice_is_logged_and_base64_fields_can_be_left_out_to_keep_bulk(sf, org, admin):
+    streams = sf.discover(sf.config(org))
+    catalog = sf.configured_catalog(streams, ["X__c", "Account"], SyncMode.full_refresh)
+    forced = sf.read(sf.config(org, force_api="bulk"), catalog)
+    assert forced.is_in_logs("Account: reading through Bulk API 2.0 \\(force_api: bulk\\)")
+    assert forced.is_in_logs("X__c: reading through REST .*base64 field\\(s\\) Attachment__c")
+    assert any(r.get("Attachment__c") for r in sf.records(forced, "X__c"))
+
+    admin.reset_calls()
+    kept = sf.read(sf.config(org, force_api="bulk", exclude_base64_fields=True), catalog)
+    assert kept.is_in_logs("X__c: base64 fields left out \\(exclude_base64_fields\\): Attachment__c")
+    assert kept.is_in_logs("X__c: reading through Bulk API 2.0")
+    records = sf.records(kept, "X__c")
+    assert sorted(r["Id"] for r in records) == sorted(r["Id"] for r in admin.records("X__c"))
+    assert all("Attachment__c" not in r for r in records)
+    assert admin.calls()["by_endpoint"].get("POST /jobs/query") == 2  # X__c and Account
+
+    auto = sf.read(sf.config(org), catalog)
+    assert auto.is_in_logs("Account: reading through REST, or Bulk API 2.0 if it has more than 50000 records")
