@@ -1,15 +1,17 @@
 """The two ways to read windows of records, behind one interface.
 
 `read(windows)` yields RECORD messages and, whenever every record before it has gone out, a checkpoint: a Position
-in (cursor, Id) order. A REST read checkpoints after every page (its pages are ordered), a Bulk read after every
-window (its results are not). Both split a window that hits QUERY_TIMEOUT (REST or Bulk alike) in two and read
-the halves; a failed Bulk job is tried again in a new job, then its window is read through REST.
+in (cursor, Id) order; a Bulk read also says which of its jobs exist (JobsInFlight). A REST read checkpoints after
+every page (its pages are ordered), a Bulk read after every window (its results are not). Both split a window that
+hits QUERY_TIMEOUT (REST or Bulk alike) in two and read the halves; a failed Bulk job is tried again in a new job,
+then its window is read through REST.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
@@ -25,7 +27,16 @@ from source_salesforce.windows import Window, WindowPlanner
 
 logger = logging.getLogger("airbyte")
 
-Item = AirbyteMessage | Position
+
+@dataclass(frozen=True)
+class JobsInFlight:
+    """The Bulk jobs of this read that exist now (submitted, not yet read and deleted). The stream saves them in its
+    state, so that a run killed before it could delete them has them deleted by the next one."""
+
+    ids: tuple[str, ...]
+
+
+Item = AirbyteMessage | Position | JobsInFlight
 BULK_JOB_ATTEMPTS = 3  # jobs tried per window before it is read through REST
 
 
@@ -129,6 +140,7 @@ class BulkReader:
         self.bulk, self.planner, self.output = bulk, planner, output
         self.records_per_job = records_per_job  # an estimate, to notice sooner that a job is done
         self.fallback = fallback
+        self._open: set[str] = set()  # ids of this reader's jobs that exist now
 
     def read(self, windows: Sequence[Window], failures: int = 0) -> Iterator[Item]:
         """`failures`: how many jobs of the first window failed already."""
@@ -136,50 +148,75 @@ class BulkReader:
         done = 0
         try:
             for result in self._pipelined(queries):
-                yield from self.output.bulk(result)
+                if isinstance(result, JobsInFlight):
+                    yield result
+                    continue
+                yield from self.output.bulk(result)  # the job is deleted once its rows are read
+                self._open.discard(result.job_id)
+                yield JobsInFlight(tuple(self._open))
                 if windows[done].upper is not None:
                     yield Position(windows[done].upper)
                 done += 1
-        except QueryTimeoutError:
+        except BulkJobError as exc:
+            self._delete(exc.job_id)
+            yield JobsInFlight(tuple(self._open))
+            yield from self._after_failure(windows, done, failures, exc)
+
+    def _after_failure(self, windows: Sequence[Window], done: int, failures: int, exc: BulkJobError) -> Iterator[Item]:
+        """Read on after the job of windows[done] failed: split it (QUERY_TIMEOUT), try it again, or read it through
+        the fallback."""
+        if isinstance(exc, QueryTimeoutError):
             halves = self.planner.halves(windows[done])
             if halves is None:
-                raise
+                raise exc
             for half in halves:
                 yield from self.read([half])
             yield from self.read(windows[done + 1 :])
-        except BulkJobError as exc:
-            # Raised by the wait for a job, before any of its rows went out.
-            failures = (failures if done == 0 else 0) + 1
-            name = self.planner.sobject
-            if failures < BULK_JOB_ATTEMPTS:
-                logger.warning(
-                    "%s: %s; reading the window again in a new Bulk job (attempt %d of %d)",
-                    name,
-                    exc,
-                    failures + 1,
-                    BULK_JOB_ATTEMPTS,
-                )
-                yield from self.read(windows[done : done + 1], failures)
-            elif self.fallback is not None:
-                logger.warning("%s: %d Bulk jobs failed (%s); reading the window through REST", name, failures, exc)
-                yield from self.fallback.read(windows[done : done + 1])
-            else:
-                raise
-            yield from self.read(windows[done + 1 :])
+            return
+        failures = (failures if done == 0 else 0) + 1
+        name = self.planner.sobject
+        if failures < BULK_JOB_ATTEMPTS:
+            logger.warning(
+                "%s: %s; reading the window again in a new Bulk job (attempt %d of %d)",
+                name,
+                exc,
+                failures + 1,
+                BULK_JOB_ATTEMPTS,
+            )
+            yield from self.read(windows[done : done + 1], failures)
+        elif self.fallback is not None:
+            logger.warning("%s: %d Bulk jobs failed (%s); reading the window through REST", name, failures, exc)
+            yield from self.fallback.read(windows[done : done + 1])
+        else:
+            raise exc
+        yield from self.read(windows[done + 1 :])
 
-    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult]:
-        """The finished Bulk job of each query, in order. Job n+1 is submitted as soon as job n completes, so
-        Salesforce processes it while job n's results are read; a job left pending on exit is aborted."""
+    def _delete(self, job_id: str) -> None:
+        if job_id in self._open:
+            self._open.discard(job_id)
+            self.bulk.delete_job(job_id, "query", quiet=True)
+
+    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult | JobsInFlight]:
+        """The finished Bulk job of each query, in order, and the jobs in flight whenever a job is submitted. Job n+1
+        is submitted as soon as job n completes, so Salesforce processes it while job n's results are read; a job
+        left pending on exit is aborted."""
         bulk = self.bulk
         pending: str | None = None
         try:
             for index, query in enumerate(queries):
-                job_id = pending or bulk.submit_query(query, include_deleted=True)
+                job_id = pending
+                if job_id is None:
+                    job_id = bulk.submit_query(query, include_deleted=True)
+                    self._open.add(job_id)
+                    yield JobsInFlight(tuple(self._open))
                 pending = None
                 result = bulk.wait_query(job_id, expected_records=self.records_per_job)
                 if index + 1 < len(queries):
                     pending = bulk.submit_query(queries[index + 1], include_deleted=True)
+                    self._open.add(pending)
+                    yield JobsInFlight(tuple(self._open))
                 yield result
         finally:
             if pending is not None:
                 bulk.abort_job(pending, "query", quiet=True)
+                self._delete(pending)

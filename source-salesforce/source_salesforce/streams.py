@@ -19,9 +19,10 @@ State (per stream):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from airbyte_cdk.models import AirbyteMessage, ConfiguredAirbyteStream, FailureType, SyncMode
@@ -35,7 +36,7 @@ from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededErro
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
-from source_salesforce.readers import BulkReader, Reader, RestReader, TooManyForRest
+from source_salesforce.readers import BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
 from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.record_output import Progress, RecordOutput
 from source_salesforce.records import RecordShaper
@@ -46,6 +47,7 @@ from source_salesforce.windows import Window, WindowPlanner
 logger = logging.getLogger("airbyte")
 
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
+BULK_JOBS = "bulk_jobs"  # state key: the Bulk jobs that existed when the state was saved
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
 PURGED_DELETES_DAYS = 29  # getDeleted refuses a start more than 30 days back: one day of margin
 API_NAMES = {"rest": "REST", "bulk": "Bulk API 2.0"}
@@ -77,6 +79,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         self._schema = schema
         self._context = context
         self._state: dict[str, Any] = {}
+        self._open_jobs: tuple[str, ...] = ()  # this read's Bulk jobs that exist now
 
     @property
     def name(self) -> str:
@@ -126,6 +129,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.warning("%s skipped: %s", self.name, context.quota_message)
             return
         self._state_manager = state_manager
+        self._delete_stale_jobs()
         incremental = configured_stream.sync_mode == SyncMode.incremental
         cursor = self._choose_cursor(configured_stream) if incremental else None
         progress = Progress(self.name, context.session)
@@ -209,16 +213,51 @@ class SalesforceStream(Stream, CheckpointMixin):
     # -- messages and state --------------------------------------------------------------------------------------
 
     def _state_message(self) -> AirbyteMessage:
-        self._state_manager.update_state_for_stream(self.name, self.namespace, self._state)
+        state = self._state
+        if self._open_jobs:
+            state = {**state, BULK_JOBS: list(self._open_jobs)}
+        self._state_manager.update_state_for_stream(self.name, self.namespace, state)
         return self._state_manager.create_state_message(self.name, self.namespace)
 
+    def _emit(
+        self, items: Iterator[AirbyteMessage | Position | JobsInFlight], checkpoint: Callable[[Position], None]
+    ) -> Iterator[AirbyteMessage]:
+        """A reader's records; each checkpoint recorded by `checkpoint` and saved as STATE, as is every new Bulk job
+        (so that a run killed while it runs leaves its id for the next run to delete)."""
+        for item in items:
+            if isinstance(item, Position):
+                checkpoint(item)
+                yield self._state_message()
+            elif isinstance(item, JobsInFlight):
+                new = not set(item.ids) <= set(self._open_jobs)
+                self._open_jobs = item.ids
+                if new:
+                    yield self._state_message()
+            else:
+                yield item
+
+    def _delete_stale_jobs(self) -> None:
+        """Delete the Bulk jobs a run that was cut off (kill -9) left, as its last state lists them."""
+        saved = self._state.pop(BULK_JOBS, None)
+        if not isinstance(saved, list):
+            return
+        bulk = self._require_context().bulk
+        for job_id in saved:
+            if isinstance(job_id, str) and soql.is_record_id(job_id):
+                logger.info("%s: deleting Bulk job %s, left by an earlier sync that was cut off", self.name, job_id)
+                bulk.abort_job(job_id, "query", quiet=True)
+                bulk.delete_job(job_id, "query", quiet=True)
+
     def _set_position(self, cursor_field: str, position: Position) -> AirbyteMessage:
+        self._position(cursor_field, position)
+        return self._state_message()
+
+    def _position(self, cursor_field: str, position: Position) -> None:
         self._state = {
             "cursor_field": cursor_field,
             "cursor": soql.format_datetime(position.cursor),
             "last_id": position.last_id,
         }
-        return self._state_message()
 
     def _state_error(self, key: str, problem: str) -> AirbyteTracedException:
         return AirbyteTracedException(
@@ -296,7 +335,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         else:
             rest = RestReader(context.rest, planner, output, context.config.bulk_threshold if api == "auto" else None)
             try:
-                yield from self._checkpointed(rest.read([window]), cursor)
+                yield from self._emit(rest.read([window]), partial(self._position, cursor))
             except TooManyForRest as switch:
                 logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
                 yield from self._bulk_incremental(planner, window, output, known_count=switch.total)
@@ -368,11 +407,6 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.info("%s: reading through %s (force_api: %s)", self.name, API_NAMES[wanted], wanted)
         return wanted
 
-    def _checkpointed(self, items: Iterator[AirbyteMessage | Position], cursor: str) -> Iterator[AirbyteMessage]:
-        """A reader's records, and its checkpoints as incremental state."""
-        for item in items:
-            yield self._set_position(cursor, item) if isinstance(item, Position) else item
-
     def _bulk_incremental(
         self, planner: WindowPlanner, window: Window, output: RecordOutput, known_count: int | None = None
     ) -> Iterator[AirbyteMessage]:
@@ -397,18 +431,21 @@ class SalesforceStream(Stream, CheckpointMixin):
             return
         per_job = count // len(windows) if count else None
         reached = window.lower
+
+        def checkpoint(position: Position) -> None:
+            nonlocal reached
+            reached = position
+            self._position(cursor, position)
+
         rest = RestReader(context.rest, planner, output)
         try:
-            for item in BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows):
-                if isinstance(item, Position):
-                    reached = item
-                    yield self._set_position(cursor, item)
-                else:
-                    yield item
+            yield from self._emit(
+                BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows), checkpoint
+            )
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
             logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-            yield from self._checkpointed(rest.read([Window(reached, upper)]), cursor)
+            yield from self._emit(rest.read([Window(reached, upper)]), partial(self._position, cursor))
 
     def _purged_deletes(
         self, cursor: str, start: Position | None, end: datetime, output: RecordOutput
@@ -535,7 +572,8 @@ class SalesforceStream(Stream, CheckpointMixin):
             planner = WindowPlanner(context.rest, self.name, "Id", where)
             query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",))
             try:
-                yield from BulkReader(context.bulk, planner, output, known_count).read([Window(None, None)])
+                reader = BulkReader(context.bulk, planner, output, known_count)
+                yield from self._emit(reader.read([Window(None, None)]), lambda _: None)
             except (BulkNotSupportedError, BulkJobError) as exc:
                 logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
                 for item in RestReader(context.rest, None, output).read_by_id(query):
@@ -561,27 +599,26 @@ class SalesforceStream(Stream, CheckpointMixin):
             per_job = count // len(windows) if count else None
             reader = BulkReader(context.bulk, planner, output, per_job, fallback=rest)
         reached = lower
+
+        def checkpoint(position: Position) -> None:
+            nonlocal reached
+            reached = position
+            self._full_refresh_position(last_id, position)
+
         try:
-            for item in reader.read(windows):
-                if isinstance(item, Position):
-                    reached = item
-                    yield self._full_refresh_position(last_id, item)
-                else:
-                    yield item
+            yield from self._emit(reader.read(windows), checkpoint)
         except BulkNotSupportedError as exc:
             # Raised when a job is created or refused, before any of its rows.
             logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-            for item in rest.read([Window(reached, end), Window(Position(end), None)]):
-                yield self._full_refresh_position(last_id, item) if isinstance(item, Position) else item
+            yield from self._emit(rest.read([Window(reached, end), Window(Position(end), None)]), checkpoint)
 
-    def _full_refresh_position(self, last_id: str, position: Position) -> AirbyteMessage:
+    def _full_refresh_position(self, last_id: str, position: Position) -> None:
         """State of a windowed full refresh: every record with Id > last_id (when set) before `position` in
         (SystemModstamp, Id) order has been delivered."""
         windows = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(position.cursor)}
         if position.last_id:
             windows["last_id"] = position.last_id
         self._state = {"last_id": last_id, "windows": windows} if last_id else {"windows": windows}
-        return self._state_message()
 
 
 class UnavailableStream(Stream):

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
-from airbyte_cdk.models import AirbyteStreamStatus, SyncMode
+import requests
+from airbyte_cdk.models import (
+    AirbyteStateMessageSerializer,
+    AirbyteStreamStatus,
+    ConfiguredAirbyteCatalogSerializer,
+    SyncMode,
+)
+from salesforce_api import BulkClient, connect
+from salesforce_api.errors import NotFoundError
 
 
 def all_ids(admin, name: str) -> list[str]:
@@ -86,3 +100,38 @@ def test_full_refresh_given_an_incremental_state_ignores_it(sf, org, admin, api)
     output = sf.read(config, sf.configured_catalog(streams, ["Contact"], SyncMode.full_refresh), [state])
     assert_every_record_once(sf, admin, output)
     assert output.is_in_logs("is an incremental one; this full refresh ignores it")
+
+
+def test_a_bulk_job_left_by_a_killed_read_is_deleted_by_the_next(sf, org, admin, tmp_path):
+    """kill -9 while a Bulk job runs: its id is in the last STATE, and the next sync deletes the job."""
+    config = sf.config(org, force_api="bulk")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.incremental)
+    requests.put(org.url + "/__emulator/bulk", json={"processing_delay": 5}, timeout=30).raise_for_status()
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog)))
+    script = Path(sys.executable).with_name("source-salesforce")
+    args = [str(script), "read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")]
+    state = None
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env) as live:
+        try:
+            for line in live.stdout:
+                message = json.loads(line)
+                if message["type"] == "STATE" and message["state"]["stream"]["stream_state"].get("bulk_jobs"):
+                    state = message["state"]
+                    break
+        finally:
+            live.kill()
+    assert state is not None, "a STATE names the running job"
+    (job_id,) = state["stream"]["stream_state"]["bulk_jobs"]
+    bulk = BulkClient(connect(org.credentials("username_password")))
+    assert bulk.job_info(job_id, "query")["state"]  # the job is still there
+
+    requests.put(org.url + "/__emulator/bulk", json={"processing_delay": 0.05}, timeout=30).raise_for_status()
+    resumed = sf.read(config, catalog, [AirbyteStateMessageSerializer.load(state)])
+    assert resumed.is_in_logs(f"deleting Bulk job {job_id}, left by an earlier sync that was cut off")
+    with pytest.raises(NotFoundError):
+        bulk.job_info(job_id, "query")
+    assert_every_record_once(sf, admin, resumed)
+    assert resumed.is_in_logs("Setting state of Contact stream to")  # the stream's name, not the source's
+    assert "bulk_jobs" not in sf.states(resumed)[-1].stream.stream_state.__dict__
