@@ -10,14 +10,14 @@ then its window is read through REST.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
 from salesforce_api import BulkClient, QueryPage, RestClient
 from salesforce_api.bulk import BulkJobError, BulkQueryResult
-from salesforce_api.errors import QueryTimeoutError
+from salesforce_api.errors import ApiError, NotFoundError, QueryTimeoutError
 
 from source_salesforce import soql
 from source_salesforce.prefetch import prefetched
@@ -38,6 +38,7 @@ class JobsInFlight:
 
 Item = AirbyteMessage | Position | JobsInFlight
 BULK_JOB_ATTEMPTS = 3  # jobs tried per window before it is read through REST
+LOCATOR_RESTARTS = 3  # times a REST read restarts from its last checkpoint when its query locator is lost
 
 
 class Reader(Protocol):
@@ -52,6 +53,11 @@ class TooManyForRest(Exception):
     def __init__(self, total: int) -> None:
         super().__init__(f"{total} records")
         self.total = total
+
+
+def lost_locator(exc: ApiError) -> bool:
+    """Whether a query's next page failed because its locator is gone (an org restart, an expired cursor)."""
+    return exc.error_code == "INVALID_QUERY_LOCATOR" or isinstance(exc, NotFoundError)
 
 
 def rest_pages(rest: RestClient, query: str) -> Iterator[QueryPage]:
@@ -84,26 +90,49 @@ class RestReader:
         for window in windows:
             yield from self._window(window)
 
-    def read_by_id(self, query: str) -> Iterator[AirbyteMessage | str]:
-        """Records of a query ordered by Id (a full refresh), with the last Id of each page as its checkpoint."""
-        for page in rest_pages(self.rest, query):
-            threshold, self.bulk_threshold = self.bulk_threshold, None
-            if threshold is not None and page.total_size > threshold:
-                raise TooManyForRest(page.total_size)
-            if page.records:
-                yield from self.output.rest(page.records)
-                yield page.records[-1]["Id"]
+    def read_by_id(self, query_after: Callable[[str], str]) -> Iterator[AirbyteMessage | str]:
+        """Records of the query `query_after(last_id)` gives, ordered by Id (a full refresh, from its start for
+        ""), with the last Id of each page as its checkpoint; a lost query locator restarts it after that Id."""
+        last_id, restarts = "", 0
+        while True:
+            pages = 0
+            try:
+                for page in rest_pages(self.rest, query_after(last_id)):
+                    threshold, self.bulk_threshold = self.bulk_threshold, None
+                    if threshold is not None and page.total_size > threshold:
+                        raise TooManyForRest(page.total_size)
+                    pages += 1
+                    if page.records:
+                        yield from self.output.rest(page.records)
+                        last_id = page.records[-1]["Id"]
+                        yield last_id
+                return
+            except ApiError as exc:
+                if not (pages and lost_locator(exc)) or restarts >= LOCATOR_RESTARTS:
+                    raise
+                restarts += 1
+                self._restarting(exc, f"after Id {last_id}" if last_id else "from the start")
 
-    def _window(self, window: Window) -> Iterator[Item]:
+    def _restarting(self, exc: ApiError, where: str) -> None:
+        logger.warning(
+            "%s: the query's next page is gone (%s), as after an org restart; reading again %s",
+            self.output.stream,
+            exc,
+            where,
+        )
+
+    def _window(self, window: Window, restarts: int = 0) -> Iterator[Item]:
         if self.planner is None:
             raise RuntimeError("a windowed REST read needs a WindowPlanner")
         cursor = self.planner.cursor
         position = window.lower
+        pages = 0
         try:
             for page in rest_pages(self.rest, self.planner.query(self.output.shaper.columns, window)):
                 threshold, self.bulk_threshold = self.bulk_threshold, None
                 if threshold is not None and page.total_size > threshold and page.records:
                     raise TooManyForRest(page.total_size)
+                pages += 1
                 records = page.records
                 if not records:
                     continue
@@ -117,6 +146,12 @@ class RestReader:
                 raise
             for half in halves:
                 yield from self._window(half)
+            return
+        except ApiError as exc:
+            if not (pages and lost_locator(exc)) or restarts >= LOCATOR_RESTARTS:
+                raise
+            self._restarting(exc, "from the last checkpoint")
+            yield from self._window(Window(position, window.upper), restarts + 1)
             return
         if window.upper is not None:
             yield Position(window.upper)

@@ -350,9 +350,9 @@ class SalesforceStream(Stream, CheckpointMixin):
         """Records whose cursor is empty: no cursor range selects them, so they are read in every sync (re-read, but
         never lost), and the log says how many."""
         context = self._require_context()
-        query = soql.select(self.name, output.shaper.columns, [f"{soql.identifier(cursor)} = null"])
+        where = [f"{soql.identifier(cursor)} = null"]
         count = 0
-        for item in RestReader(context.rest, None, output).read_by_id(query):
+        for item in RestReader(context.rest, None, output).read_by_id(self._after_id(output, where)):
             if isinstance(item, str):
                 continue
             count += item.count if isinstance(item, RecordBlock) else 1
@@ -506,10 +506,9 @@ class SalesforceStream(Stream, CheckpointMixin):
         api = self._api(output.shaper)
         known_count: int | None = None
         if windows_from is None and api != "bulk":
-            query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",) if keyed else ())
             rest = RestReader(context.rest, None, output, context.config.bulk_threshold if api == "auto" else None)
             try:
-                for item in rest.read_by_id(query):
+                for item in rest.read_by_id(self._after_id(output, where)):
                     if not isinstance(item, str):
                         yield item
                     elif keyed:
@@ -530,6 +529,17 @@ class SalesforceStream(Stream, CheckpointMixin):
             yield from self._windowed_full_refresh(last_id, where, windows_from, api, output, known_count)
         self._state = {FULL_REFRESH_DONE: True}
         yield self._state_message()
+
+    def _after_id(self, output: RecordOutput, where: list[str]) -> Callable[[str], str]:
+        """The query of records matching `where` after a given Id (all for ""), in Id order."""
+
+        def query(last_id: str) -> str:
+            if self.primary_key != "Id":  # no Id to order by (none seen so far): read it whole
+                return soql.select(self.name, output.shaper.columns, where)
+            after = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
+            return soql.select(self.name, output.shaper.columns, [*where, *after], order_by=("Id",))
+
+        return query
 
     def _full_refresh_start(self) -> tuple[str, Position | None]:
         """(last_id, SystemModstamp position of the windows) to resume a full refresh from; an incremental state
@@ -570,13 +580,12 @@ class SalesforceStream(Stream, CheckpointMixin):
         if MODSTAMP not in self._schema.fields:
             # No field to window on: one Bulk job (retried), or REST in Id order when Bulk cannot serve it.
             planner = WindowPlanner(context.rest, self.name, "Id", where)
-            query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",))
             try:
                 reader = BulkReader(context.bulk, planner, output, known_count)
                 yield from self._emit(reader.read([Window(None, None)]), lambda _: None)
             except (BulkNotSupportedError, BulkJobError) as exc:
                 logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
-                for item in RestReader(context.rest, None, output).read_by_id(query):
+                for item in RestReader(context.rest, None, output).read_by_id(self._after_id(output, where)):
                     if not isinstance(item, str):
                         yield item
             return

@@ -135,3 +135,35 @@ def test_a_bulk_job_left_by_a_killed_read_is_deleted_by_the_next(sf, org, admin,
     assert_every_record_once(sf, admin, resumed)
     assert resumed.is_in_logs("Setting state of Contact stream to")  # the stream's name, not the source's
     assert "bulk_jobs" not in sf.states(resumed)[-1].stream.stream_state.__dict__
+
+
+def restart_org_after_first_page(org, monkeypatch) -> None:
+    """The first request for a next page finds every query locator gone, as after an org restart."""
+    cursors = type(org.org.cursors)
+    original = cursors.more
+    restarted = []
+
+    def more(self, *args, **kwargs):
+        if not restarted:
+            restarted.append(True)
+            self.close_all()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cursors, "more", more)
+
+
+@pytest.mark.parametrize("sync_mode", [SyncMode.incremental, SyncMode.full_refresh])
+@pytest.mark.parametrize("lost", ["INVALID_QUERY_LOCATOR", "NOT_FOUND"])
+def test_a_lost_query_locator_restarts_from_the_last_checkpoint(sf, org, admin, monkeypatch, sync_mode, lost):
+    admin.configure(rest_page_size=4)
+    config = sf.config(org, force_api="rest")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], sync_mode)
+    if lost == "INVALID_QUERY_LOCATOR":
+        restart_org_after_first_page(org, monkeypatch)
+    else:
+        admin.fault(path="/query/[^/?]+$", method="GET", kind="status", status=404, count=1)
+    output = sf.read(config, catalog)
+    ids = [r["Id"] for r in sf.records(output)]
+    assert len(ids) == len(set(ids)), "read again from the last checkpoint, not from the start"
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("the query's next page is gone")
