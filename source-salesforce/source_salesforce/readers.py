@@ -196,8 +196,15 @@ class BulkReader:
             self._delete(exc.job_id)
             yield JobsInFlight(tuple(self._open))
             yield from self._after_failure(windows, done, failures, exc)
+        except NotFoundError as exc:
+            # The job is gone (an org restart): like a failed job, read its window again in a new one. Rows of it
+            # that already went out are read twice, never lost.
+            for job_id in list(self._open):
+                self._delete(job_id)
+            yield JobsInFlight(())
+            yield from self._after_failure(windows, done, failures, exc)
 
-    def _after_failure(self, windows: Sequence[Window], done: int, failures: int, exc: BulkJobError) -> Iterator[Item]:
+    def _after_failure(self, windows: Sequence[Window], done: int, failures: int, exc: ApiError) -> Iterator[Item]:
         """Read on after the job of windows[done] failed: split it (QUERY_TIMEOUT), try it again, or read it through
         the fallback."""
         if isinstance(exc, QueryTimeoutError):

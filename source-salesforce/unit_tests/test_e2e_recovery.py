@@ -167,3 +167,16 @@ def test_a_lost_query_locator_restarts_from_the_last_checkpoint(sf, org, admin, 
     assert len(ids) == len(set(ids)), "read again from the last checkpoint, not from the start"
     assert_every_record_once(sf, admin, output)
     assert output.is_in_logs("the query's next page is gone")
+
+
+@pytest.mark.parametrize("sync_mode", [SyncMode.incremental, SyncMode.full_refresh])
+def test_a_bulk_job_gone_mid_read_is_run_again(sf, org, admin, sync_mode):
+    """NOT_FOUND for a running job (an org restart lost it): a new job reads its window."""
+    config = sf.config(org, force_api="bulk")
+    catalog = sf.configured_catalog(sf.discover(config), ["Contact"], sync_mode)
+    admin.fault(path="/jobs/query/[^/]+$", method="GET", kind="status", status=404, count=1)
+    admin.reset_calls()
+    output = sf.read(config, catalog)
+    assert_every_record_once(sf, admin, output)
+    assert output.is_in_logs("reading the window again in a new Bulk job")
+    assert admin.calls()["by_endpoint"].get("POST /jobs/query") == 2
