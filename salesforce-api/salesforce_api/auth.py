@@ -298,12 +298,14 @@ class JwtBearer(Authenticator):
         self.audience = str(credentials.get("audience") or "").strip().rstrip("/") or self._default_audience()
 
     def _default_audience(self) -> str:
-        host = urlsplit(self.login_url).hostname or ""
-        if host == "login.salesforce.com":
-            return DEFAULT_LOGIN_URL
-        if host == "test.salesforce.com" or ".sandbox.my.salesforce.com" in host:
+        """As Salesforce documents the JWT bearer flow: https://test.salesforce.com for a sandbox, the site's URL
+        for an Experience Cloud site, else https://login.salesforce.com (for a My Domain login URL too)."""
+        host = (urlsplit(self.login_url).hostname or "").lower()
+        if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
             return SANDBOX_LOGIN_URL
-        return self.login_url
+        if host.endswith((".site.com", ".force.com")) and not host.endswith(".lightning.force.com"):
+            return self.login_url
+        return DEFAULT_LOGIN_URL
 
     def grant(self) -> dict[str, str]:
         now = int(time.time())

@@ -16,7 +16,7 @@ from typing import IO, Any
 import requests
 import urllib3
 
-from salesforce_api.errors import ApiError, TransientError
+from salesforce_api.errors import ApiError, QueryTimeoutError, TransientError
 from salesforce_api.http import SalesforceSession
 
 logger = logging.getLogger("salesforce_api")
@@ -39,6 +39,10 @@ class BulkJobError(ApiError):
         super().__init__(f"Bulk job {job_id} failed: {error_message}", error_code=error_code)
         self.job_id = job_id
         self.error_message = error_message
+
+
+class BulkQueryTimeoutError(BulkJobError, QueryTimeoutError):
+    """A query job that failed with QUERY_TIMEOUT: the same kind of failure as a REST query that timed out."""
 
 
 class BulkNotSupportedError(ApiError):
@@ -248,6 +252,8 @@ class BulkClient:
             message = str(info.get("errorMessage") or info.get("state"))
             if any(w in message for w in _NOT_SUPPORTED_WORDS):
                 raise BulkNotSupportedError(message, error_code="BULK_NOT_SUPPORTED")
+            if "QUERY_TIMEOUT" in message:
+                raise BulkQueryTimeoutError(job_id, message, error_code="QUERY_TIMEOUT")
             raise BulkJobError(job_id, message)
         return BulkQueryResult(
             client=self, job_id=job_id, number_records=info.get("numberRecordsProcessed"), max_records=max_records

@@ -151,8 +151,9 @@ def credentials_spec(order: int = 0) -> dict[str, Any]:
                 "type": "string",
                 "title": "Audience (optional)",
                 "description": (
-                    "The JWT audience. Leave empty to use https://login.salesforce.com, or "
-                    "https://test.salesforce.com when the login URL is a sandbox."
+                    "The JWT audience. Leave empty to use https://login.salesforce.com (for a My Domain login "
+                    "URL too), https://test.salesforce.com when the login URL is a sandbox, or the login URL "
+                    "itself for an Experience Cloud site (*.my.site.com, *.force.com)."
                 ),
                 "order": 5,
             },

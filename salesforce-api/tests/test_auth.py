@@ -59,7 +59,13 @@ def test_refresh_token_and_client_credentials_grants(requests_mock):
         ("https://login.salesforce.com", "https://login.salesforce.com"),
         ("https://test.salesforce.com", "https://test.salesforce.com"),
         ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
-        ("https://acme.my.salesforce.com/", "https://acme.my.salesforce.com"),
+        # A production My Domain login URL is never the audience: Salesforce expects login.salesforce.com.
+        ("https://acme.my.salesforce.com/", "https://login.salesforce.com"),
+        ("https://ACME.my.salesforce.com", "https://login.salesforce.com"),
+        ("https://acme.my.site.com/customers", "https://acme.my.site.com/customers"),  # Experience Cloud site
+        ("https://customers.force.com/partners", "https://customers.force.com/partners"),
+        ("https://acme.lightning.force.com", "https://login.salesforce.com"),
+        ("http://127.0.0.1:8443", "https://login.salesforce.com"),
     ],
 )
 def test_jwt_assertion_is_rs256_with_the_right_claims(rsa_pem, login_url, audience):

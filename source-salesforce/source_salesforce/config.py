@@ -29,6 +29,7 @@ class SourceConfig:
     lookback: timedelta = timedelta(0)
     include_purged_deletes: bool = False
     bulk_threshold: int = 50_000
+    exclude_base64_fields: bool = False
 
     def wants(self, object_name: str) -> bool:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
@@ -86,4 +87,5 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         lookback=timedelta(seconds=lookback_seconds),
         include_purged_deletes=bool(config.get("include_purged_deletes", False)),
         bulk_threshold=threshold,
+        exclude_base64_fields=bool(config.get("exclude_base64_fields", False)),
     )

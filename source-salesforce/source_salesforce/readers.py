@@ -1,20 +1,23 @@
 """The two ways to read windows of records, behind one interface.
 
 `read(windows)` yields RECORD messages and, whenever every record before it has gone out, a checkpoint: a Position
-in (cursor, Id) order. A REST read checkpoints after every page (its pages are ordered), a Bulk read after every
-window (its results are not). Both split a window that hits QUERY_TIMEOUT in two and read the halves.
+in (cursor, Id) order; a Bulk read also says which of its jobs exist (JobsInFlight). A REST read checkpoints after
+every page (its pages are ordered), a Bulk read after every window (its results are not). Both split a window that
+hits QUERY_TIMEOUT (REST or Bulk alike) in two and read the halves; a failed Bulk job is tried again in a new job,
+then its window is read through REST.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
 from salesforce_api import BulkClient, QueryPage, RestClient
 from salesforce_api.bulk import BulkJobError, BulkQueryResult
-from salesforce_api.errors import QueryTimeoutError
+from salesforce_api.errors import ApiError, NotFoundError, QueryTimeoutError
 
 from source_salesforce import soql
 from source_salesforce.prefetch import prefetched
@@ -24,7 +27,18 @@ from source_salesforce.windows import Window, WindowPlanner
 
 logger = logging.getLogger("airbyte")
 
-Item = AirbyteMessage | Position
+
+@dataclass(frozen=True)
+class JobsInFlight:
+    """The Bulk jobs of this read that exist now (submitted, not yet read and deleted). The stream saves them in its
+    state, so that a run killed before it could delete them has them deleted by the next one."""
+
+    ids: tuple[str, ...]
+
+
+Item = AirbyteMessage | Position | JobsInFlight
+BULK_JOB_ATTEMPTS = 3  # jobs tried per window before it is read through REST
+LOCATOR_RESTARTS = 3  # times a REST read restarts from its last checkpoint when its query locator is lost
 
 
 class Reader(Protocol):
@@ -39,6 +53,11 @@ class TooManyForRest(Exception):
     def __init__(self, total: int) -> None:
         super().__init__(f"{total} records")
         self.total = total
+
+
+def lost_locator(exc: ApiError) -> bool:
+    """Whether a query's next page failed because its locator is gone (an org restart, an expired cursor)."""
+    return exc.error_code == "INVALID_QUERY_LOCATOR" or isinstance(exc, NotFoundError)
 
 
 def rest_pages(rest: RestClient, query: str) -> Iterator[QueryPage]:
@@ -71,26 +90,49 @@ class RestReader:
         for window in windows:
             yield from self._window(window)
 
-    def read_by_id(self, query: str) -> Iterator[AirbyteMessage | str]:
-        """Records of a query ordered by Id (a full refresh), with the last Id of each page as its checkpoint."""
-        for page in rest_pages(self.rest, query):
-            threshold, self.bulk_threshold = self.bulk_threshold, None
-            if threshold is not None and page.total_size > threshold:
-                raise TooManyForRest(page.total_size)
-            if page.records:
-                yield from self.output.rest(page.records)
-                yield page.records[-1]["Id"]
+    def read_by_id(self, query_after: Callable[[str], str]) -> Iterator[AirbyteMessage | str]:
+        """Records of the query `query_after(last_id)` gives, ordered by Id (a full refresh, from its start for
+        ""), with the last Id of each page as its checkpoint; a lost query locator restarts it after that Id."""
+        last_id, restarts = "", 0
+        while True:
+            pages = 0
+            try:
+                for page in rest_pages(self.rest, query_after(last_id)):
+                    threshold, self.bulk_threshold = self.bulk_threshold, None
+                    if threshold is not None and page.total_size > threshold:
+                        raise TooManyForRest(page.total_size)
+                    pages += 1
+                    if page.records:
+                        yield from self.output.rest(page.records)
+                        last_id = page.records[-1]["Id"]
+                        yield last_id
+                return
+            except ApiError as exc:
+                if not (pages and lost_locator(exc)) or restarts >= LOCATOR_RESTARTS:
+                    raise
+                restarts += 1
+                self._restarting(exc, f"after Id {last_id}" if last_id else "from the start")
 
-    def _window(self, window: Window) -> Iterator[Item]:
+    def _restarting(self, exc: ApiError, where: str) -> None:
+        logger.warning(
+            "%s: the query's next page is gone (%s), as after an org restart; reading again %s",
+            self.output.stream,
+            exc,
+            where,
+        )
+
+    def _window(self, window: Window, restarts: int = 0) -> Iterator[Item]:
         if self.planner is None:
             raise RuntimeError("a windowed REST read needs a WindowPlanner")
         cursor = self.planner.cursor
         position = window.lower
+        pages = 0
         try:
             for page in rest_pages(self.rest, self.planner.query(self.output.shaper.columns, window)):
                 threshold, self.bulk_threshold = self.bulk_threshold, None
                 if threshold is not None and page.total_size > threshold and page.records:
                     raise TooManyForRest(page.total_size)
+                pages += 1
                 records = page.records
                 if not records:
                     continue
@@ -105,51 +147,118 @@ class RestReader:
             for half in halves:
                 yield from self._window(half)
             return
+        except ApiError as exc:
+            if not (pages and lost_locator(exc)) or restarts >= LOCATOR_RESTARTS:
+                raise
+            self._restarting(exc, "from the last checkpoint")
+            yield from self._window(Window(position, window.upper), restarts + 1)
+            return
         if window.upper is not None:
             yield Position(window.upper)
 
 
 class BulkReader:
-    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read."""
+    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read.
+
+    A job that fails is run again as a new job, up to BULK_JOB_ATTEMPTS in all; then that window is read through
+    `fallback` (REST) when given, else the failure is raised.
+    """
 
     def __init__(
-        self, bulk: BulkClient, planner: WindowPlanner, output: RecordOutput, records_per_job: int | None = None
+        self,
+        bulk: BulkClient,
+        planner: WindowPlanner,
+        output: RecordOutput,
+        records_per_job: int | None = None,
+        fallback: Reader | None = None,
     ) -> None:
         self.bulk, self.planner, self.output = bulk, planner, output
         self.records_per_job = records_per_job  # an estimate, to notice sooner that a job is done
+        self.fallback = fallback
+        self._open: set[str] = set()  # ids of this reader's jobs that exist now
 
-    def read(self, windows: Sequence[Window]) -> Iterator[Item]:
+    def read(self, windows: Sequence[Window], failures: int = 0) -> Iterator[Item]:
+        """`failures`: how many jobs of the first window failed already."""
         queries = [self.planner.query(self.output.shaper.columns, window, ordered=False) for window in windows]
         done = 0
         try:
             for result in self._pipelined(queries):
-                yield from self.output.bulk(result)
+                if isinstance(result, JobsInFlight):
+                    yield result
+                    continue
+                yield from self.output.bulk(result)  # the job is deleted once its rows are read
+                self._open.discard(result.job_id)
+                yield JobsInFlight(tuple(self._open))
                 if windows[done].upper is not None:
                     yield Position(windows[done].upper)
                 done += 1
         except BulkJobError as exc:
-            if "QUERY_TIMEOUT" not in str(exc):
-                raise
+            self._delete(exc.job_id)
+            yield JobsInFlight(tuple(self._open))
+            yield from self._after_failure(windows, done, failures, exc)
+        except NotFoundError as exc:
+            # The job is gone (an org restart): like a failed job, read its window again in a new one. Rows of it
+            # that already went out are read twice, never lost.
+            for job_id in list(self._open):
+                self._delete(job_id)
+            yield JobsInFlight(())
+            yield from self._after_failure(windows, done, failures, exc)
+
+    def _after_failure(self, windows: Sequence[Window], done: int, failures: int, exc: ApiError) -> Iterator[Item]:
+        """Read on after the job of windows[done] failed: split it (QUERY_TIMEOUT), try it again, or read it through
+        the fallback."""
+        if isinstance(exc, QueryTimeoutError):
             halves = self.planner.halves(windows[done])
             if halves is None:
-                raise
+                raise exc
             for half in halves:
                 yield from self.read([half])
             yield from self.read(windows[done + 1 :])
+            return
+        failures = (failures if done == 0 else 0) + 1
+        name = self.planner.sobject
+        if failures < BULK_JOB_ATTEMPTS:
+            logger.warning(
+                "%s: %s; reading the window again in a new Bulk job (attempt %d of %d)",
+                name,
+                exc,
+                failures + 1,
+                BULK_JOB_ATTEMPTS,
+            )
+            yield from self.read(windows[done : done + 1], failures)
+        elif self.fallback is not None:
+            logger.warning("%s: %d Bulk jobs failed (%s); reading the window through REST", name, failures, exc)
+            yield from self.fallback.read(windows[done : done + 1])
+        else:
+            raise exc
+        yield from self.read(windows[done + 1 :])
 
-    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult]:
-        """The finished Bulk job of each query, in order. Job n+1 is submitted as soon as job n completes, so
-        Salesforce processes it while job n's results are read; a job left pending on exit is aborted."""
+    def _delete(self, job_id: str) -> None:
+        if job_id in self._open:
+            self._open.discard(job_id)
+            self.bulk.delete_job(job_id, "query", quiet=True)
+
+    def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult | JobsInFlight]:
+        """The finished Bulk job of each query, in order, and the jobs in flight whenever a job is submitted. Job n+1
+        is submitted as soon as job n completes, so Salesforce processes it while job n's results are read; a job
+        left pending on exit is aborted."""
         bulk = self.bulk
         pending: str | None = None
         try:
             for index, query in enumerate(queries):
-                job_id = pending or bulk.submit_query(query, include_deleted=True)
+                job_id = pending
+                if job_id is None:
+                    job_id = bulk.submit_query(query, include_deleted=True)
+                    self._open.add(job_id)
+                    yield JobsInFlight(tuple(self._open))
                 pending = None
                 result = bulk.wait_query(job_id, expected_records=self.records_per_job)
                 if index + 1 < len(queries):
                     pending = bulk.submit_query(queries[index + 1], include_deleted=True)
+                    self._open.add(pending)
+                    yield JobsInFlight(tuple(self._open))
                 yield result
         finally:
             if pending is not None:
                 bulk.abort_job(pending, "query", quiet=True)
+                self._delete(pending)

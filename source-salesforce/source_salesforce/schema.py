@@ -100,6 +100,7 @@ class FieldInfo:
     type: str
     filterable: bool = True
     compound_name: str | None = None
+    nillable: bool = True
 
 
 @dataclass
@@ -140,6 +141,7 @@ def from_describe(describe: Mapping[str, Any]) -> ObjectSchema:
             type=raw.get("type", "string"),
             filterable=bool(raw.get("filterable", True)),
             compound_name=raw.get("compoundFieldName") or None,
+            nillable=bool(raw.get("nillable", True)),
         )
         fields[info.name] = info
         if info.compound_name:

@@ -260,7 +260,7 @@ class SourceSalesforce(AbstractSource):
             stream_state = {}
         if "state" in dir(stream_instance):
             stream_instance.state = stream_state  # type: ignore[attr-defined]
-            logger.info(f"Setting state of {self.name} stream to {stream_state}")
+            logger.info(f"Setting state of {stream_name} stream to {stream_state}")
         messages = stream_instance.read(
             configured_stream, logger, self._slice_logger, stream_state, state_manager, internal_config
         )

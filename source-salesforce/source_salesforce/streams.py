@@ -9,18 +9,20 @@ State (per stream):
   record before (cursor, last_id) in (cursor, Id) order has been delivered; an empty last_id means every record with
   a cursor before `cursor`. REST reads save it after every page; Bulk reads (unordered results) after every window,
   with an empty last_id.
-- full refresh: {"last_id": "001..."} while reading (records are read in Id order), then
-  {"__ab_full_refresh_sync_complete": true}, after which the next sync starts over. A Bulk read, in SystemModstamp
-  windows, saves {"cursor_field": "SystemModstamp", "cursor": end of the last window read, "last_id": as above
-  if any}: every record with Id > last_id and SystemModstamp < cursor has been delivered.
+- full refresh: {"last_id": "001..."} while reading in Id order (REST), then {"__ab_full_refresh_sync_complete":
+  true}, after which the next sync starts over. A read in SystemModstamp windows (Bulk, or REST after a
+  QUERY_TIMEOUT) saves {"last_id": as above if any, "windows": {"cursor_field": "SystemModstamp", "cursor": ...,
+  "last_id": ...}}: every record with Id > last_id before the windows' position has been delivered. A full refresh
+  given an incremental state ignores it (and says so).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from airbyte_cdk.models import AirbyteMessage, ConfiguredAirbyteStream, FailureType, SyncMode
@@ -28,13 +30,14 @@ from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from salesforce_api import BulkClient, RestClient, SalesforceSession
 from salesforce_api.airbyte import traced_exception
-from salesforce_api.bulk import BulkNotSupportedError
+from salesforce_api.bulk import BulkJobError, BulkNotSupportedError
 from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededError, SalesforceError
 
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
-from source_salesforce.readers import BulkReader, RestReader, TooManyForRest
+from source_salesforce.readers import BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
+from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.record_output import Progress, RecordOutput
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
@@ -44,8 +47,13 @@ from source_salesforce.windows import Window, WindowPlanner
 logger = logging.getLogger("airbyte")
 
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
+BULK_JOBS = "bulk_jobs"  # state key: the Bulk jobs that existed when the state was saved
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
-PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
+PURGED_DELETES_DAYS = 29  # getDeleted refuses a start more than 30 days back: one day of margin
+API_NAMES = {"rest": "REST", "bulk": "Bulk API 2.0"}
+# Cursors Salesforce sets on every record: no record is left out by a cursor range on them.
+ALWAYS_SET_CURSORS = frozenset({"SystemModstamp", "LastModifiedDate", "CreatedDate"})
+DELETED_IDS_PER_QUERY = 200  # ids per `Id IN (...)` query: the query stays well under the URL length limit
 
 
 @dataclass
@@ -71,6 +79,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         self._schema = schema
         self._context = context
         self._state: dict[str, Any] = {}
+        self._open_jobs: tuple[str, ...] = ()  # this read's Bulk jobs that exist now
 
     @property
     def name(self) -> str:
@@ -120,6 +129,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             logger.warning("%s skipped: %s", self.name, context.quota_message)
             return
         self._state_manager = state_manager
+        self._delete_stale_jobs()
         incremental = configured_stream.sync_mode == SyncMode.incremental
         cursor = self._choose_cursor(configured_stream) if incremental else None
         progress = Progress(self.name, context.session)
@@ -192,21 +202,62 @@ class SalesforceStream(Stream, CheckpointMixin):
                 ", ".join(missing),
             )
         wanted |= {name for name in ("Id", cursor) if name and name in self._schema.fields}
+        base64 = sorted(
+            name for name in wanted if name in self._schema.fields and self._schema.fields[name].type == "base64"
+        )
+        if base64 and self._require_context().config.exclude_base64_fields:
+            logger.info("%s: base64 fields left out (exclude_base64_fields): %s", self.name, ", ".join(base64))
+            wanted -= set(base64)
         return RecordShaper(self._schema, wanted)
 
     # -- messages and state --------------------------------------------------------------------------------------
 
     def _state_message(self) -> AirbyteMessage:
-        self._state_manager.update_state_for_stream(self.name, self.namespace, self._state)
+        state = self._state
+        if self._open_jobs:
+            state = {**state, BULK_JOBS: list(self._open_jobs)}
+        self._state_manager.update_state_for_stream(self.name, self.namespace, state)
         return self._state_manager.create_state_message(self.name, self.namespace)
 
+    def _emit(
+        self, items: Iterator[AirbyteMessage | Position | JobsInFlight], checkpoint: Callable[[Position], None]
+    ) -> Iterator[AirbyteMessage]:
+        """A reader's records; each checkpoint recorded by `checkpoint` and saved as STATE, as is every new Bulk job
+        (so that a run killed while it runs leaves its id for the next run to delete)."""
+        for item in items:
+            if isinstance(item, Position):
+                checkpoint(item)
+                yield self._state_message()
+            elif isinstance(item, JobsInFlight):
+                new = not set(item.ids) <= set(self._open_jobs)
+                self._open_jobs = item.ids
+                if new:
+                    yield self._state_message()
+            else:
+                yield item
+
+    def _delete_stale_jobs(self) -> None:
+        """Delete the Bulk jobs a run that was cut off (kill -9) left, as its last state lists them."""
+        saved = self._state.pop(BULK_JOBS, None)
+        if not isinstance(saved, list):
+            return
+        bulk = self._require_context().bulk
+        for job_id in saved:
+            if isinstance(job_id, str) and soql.is_record_id(job_id):
+                logger.info("%s: deleting Bulk job %s, left by an earlier sync that was cut off", self.name, job_id)
+                bulk.abort_job(job_id, "query", quiet=True)
+                bulk.delete_job(job_id, "query", quiet=True)
+
     def _set_position(self, cursor_field: str, position: Position) -> AirbyteMessage:
+        self._position(cursor_field, position)
+        return self._state_message()
+
+    def _position(self, cursor_field: str, position: Position) -> None:
         self._state = {
             "cursor_field": cursor_field,
             "cursor": soql.format_datetime(position.cursor),
             "last_id": position.last_id,
         }
-        return self._state_message()
 
     def _state_error(self, key: str, problem: str) -> AirbyteTracedException:
         return AirbyteTracedException(
@@ -217,21 +268,24 @@ class SalesforceStream(Stream, CheckpointMixin):
             failure_type=FailureType.config_error,
         )
 
-    def _saved_last_id(self) -> str:
+    def _saved_last_id(self, saved: Mapping[str, Any] | None = None, key: str = "last_id") -> str:
         """The state's `last_id`, checked: it goes into the query as a record id literal."""
-        value = self._state.get("last_id")
+        value = (self._state if saved is None else saved).get("last_id")
         if value in (None, ""):
             return ""
         if not isinstance(value, str) or not soql.is_record_id(value):
-            raise self._state_error("last_id", f"is {_shown(value)}, not a Salesforce record id")
+            raise self._state_error(key, f"is {_shown(value)}, not a Salesforce record id")
         return value
 
-    def _saved_position(self, cursor: str) -> Position | None:
-        """The state's (cursor, last_id), checked, when it was saved for this cursor field; else None."""
-        saved = self._state
+    def _saved_position(self, cursor: str, saved: Mapping[str, Any] | None = None, key: str = "") -> Position | None:
+        """The state's (cursor, last_id) (or those of its part `saved`, under `key`), checked, when it was saved for
+        this cursor field; else None."""
+        saved = self._state if saved is None else saved
+        if not isinstance(saved, Mapping):
+            raise self._state_error(key, f"is {_shown(saved)}, not an object")
         field_name = saved.get("cursor_field", cursor)
         if not isinstance(field_name, str):
-            raise self._state_error("cursor_field", f"is {_shown(field_name)}, not a field name")
+            raise self._state_error(key + "cursor_field", f"is {_shown(field_name)}, not a field name")
         value = saved.get("cursor")
         if not value or field_name != cursor:
             return None
@@ -241,9 +295,9 @@ class SalesforceStream(Stream, CheckpointMixin):
             moment = soql.parse_datetime(value)
         except ValueError:
             raise self._state_error(
-                "cursor", f"is {_shown(value)}, not a date-time such as 2024-01-31T12:00:00.000Z"
+                key + "cursor", f"is {_shown(value)}, not a date-time such as 2024-01-31T12:00:00.000Z"
             ) from None
-        return Position(moment, self._saved_last_id())
+        return Position(moment, self._saved_last_id(saved, key + "last_id"))
 
     def _start_position(self, cursor: str) -> Position | None:
         config = self._require_context().config
@@ -266,6 +320,8 @@ class SalesforceStream(Stream, CheckpointMixin):
 
     def _read_incremental(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
         context = self._require_context()
+        if self._may_be_null(cursor):
+            yield from self._null_cursor_records(cursor, output)
         end = self._server_now()
         start = self._start_position(cursor)
         if start is not None and start.cursor >= end:
@@ -279,12 +335,36 @@ class SalesforceStream(Stream, CheckpointMixin):
         else:
             rest = RestReader(context.rest, planner, output, context.config.bulk_threshold if api == "auto" else None)
             try:
-                yield from self._checkpointed(rest.read([window]), cursor)
+                yield from self._emit(rest.read([window]), partial(self._position, cursor))
             except TooManyForRest as switch:
                 logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
                 yield from self._bulk_incremental(planner, window, output, known_count=switch.total)
         if context.config.include_purged_deletes:
             yield from self._purged_deletes(cursor, start, end, output)
+
+    def _may_be_null(self, cursor: str) -> bool:
+        """Whether records may lack a value in `cursor`: a nillable field, but not one Salesforce always sets."""
+        return cursor not in ALWAYS_SET_CURSORS and self._schema.fields[cursor].nillable
+
+    def _null_cursor_records(self, cursor: str, output: RecordOutput) -> Iterator[AirbyteMessage]:
+        """Records whose cursor is empty: no cursor range selects them, so they are read in every sync (re-read, but
+        never lost), and the log says how many."""
+        context = self._require_context()
+        where = [f"{soql.identifier(cursor)} = null"]
+        count = 0
+        for item in RestReader(context.rest, None, output).read_by_id(self._after_id(output, where)):
+            if isinstance(item, str):
+                continue
+            count += item.count if isinstance(item, RecordBlock) else 1
+            yield item
+        if count:
+            logger.warning(
+                "%s: %d records have no value in the cursor field %s; they are read in every sync. Choose a cursor "
+                "that is always set (such as SystemModstamp) to read them only when they change.",
+                self.name,
+                count,
+                cursor,
+            )
 
     def _server_now(self) -> datetime:
         """Salesforce's clock, not this machine's: a read's upper bound (and so the saved cursor) taken from a
@@ -302,15 +382,30 @@ class SalesforceStream(Stream, CheckpointMixin):
         return soql.truncate_to_millis(now.astimezone(UTC))
 
     def _api(self, shaper: RecordShaper) -> str:
-        wanted = self._require_context().config.force_api
-        if wanted != "rest" and any(self._schema.fields[name].type == "base64" for name in shaper.columns):
-            return "rest"  # Bulk cannot select base64 fields
+        """ "rest", "bulk" or "auto" (REST, switching to Bulk above bulk_threshold records), logged with the reason."""
+        config = self._require_context().config
+        wanted = config.force_api
+        base64 = [name for name in shaper.columns if self._schema.fields[name].type == "base64"]
+        if wanted != "rest" and base64:
+            log = logger.warning if wanted == "bulk" or config.window else logger.info
+            log(
+                "%s: reading through REST (force_api: %s, window_days %s): Bulk API 2.0 cannot return the base64 "
+                "field(s) %s. Set exclude_base64_fields, or deselect them, to read this stream through Bulk.",
+                self.name,
+                wanted,
+                "ignored" if config.window else "not set",
+                ", ".join(base64),
+            )
+            return "rest"
+        if wanted == "auto":
+            logger.info(
+                "%s: reading through REST, or Bulk API 2.0 if it has more than %d records to read (force_api: auto)",
+                self.name,
+                config.bulk_threshold,
+            )
+        else:
+            logger.info("%s: reading through %s (force_api: %s)", self.name, API_NAMES[wanted], wanted)
         return wanted
-
-    def _checkpointed(self, items: Iterator[AirbyteMessage | Position], cursor: str) -> Iterator[AirbyteMessage]:
-        """A reader's records, and its checkpoints as incremental state."""
-        for item in items:
-            yield self._set_position(cursor, item) if isinstance(item, Position) else item
 
     def _bulk_incremental(
         self, planner: WindowPlanner, window: Window, output: RecordOutput, known_count: int | None = None
@@ -336,103 +431,203 @@ class SalesforceStream(Stream, CheckpointMixin):
             return
         per_job = count // len(windows) if count else None
         reached = window.lower
+
+        def checkpoint(position: Position) -> None:
+            nonlocal reached
+            reached = position
+            self._position(cursor, position)
+
+        rest = RestReader(context.rest, planner, output)
         try:
-            for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
-                if isinstance(item, Position):
-                    reached = item
-                    yield self._set_position(cursor, item)
-                else:
-                    yield item
+            yield from self._emit(
+                BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows), checkpoint
+            )
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
             logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-            rest = RestReader(context.rest, planner, output)
-            yield from self._checkpointed(rest.read([Window(reached, upper)]), cursor)
+            yield from self._emit(rest.read([Window(reached, upper)]), partial(self._position, cursor))
 
     def _purged_deletes(
         self, cursor: str, start: Position | None, end: datetime, output: RecordOutput
     ) -> Iterator[AirbyteMessage]:
+        """Each record getDeleted reports deleted since `start`, once: a row queryAll still returns (the Recycle Bin)
+        is read whole by this sync when its cursor lies in [start, end), by the next one when past `end`, and read
+        here when before `start`; only a purged record, gone from queryAll, becomes {Id, IsDeleted, cursor}."""
+        context = self._require_context()
         earliest = end - timedelta(days=PURGED_DELETES_DAYS)
         begin = max(start.cursor, earliest) if start else earliest
         try:
-            answer = self._require_context().rest.deleted(self.name, begin, end)
+            answer = context.rest.deleted(self.name, begin, end)
         except ApiError as exc:
             logger.warning("%s: purged deletes are not available (%s)", self.name, exc)
             return
-        rows = [
-            {"Id": item["id"], "IsDeleted": True, cursor: _rfc3339(item.get("deletedDate"))}
+        deleted = {
+            item["id"]: item.get("deletedDate")
             for item in answer.get("deletedRecords", [])
-        ]
-        yield from output.shaped(rows)
+            if isinstance(item, Mapping) and soql.is_record_id(item.get("id"))
+        }
+        if not deleted:
+            return
+        ids = list(deleted)
+        columns = output.shaper.columns
+        found = 0
+        for chunk in (ids[i : i + DELETED_IDS_PER_QUERY] for i in range(0, len(ids), DELETED_IDS_PER_QUERY)):
+            literals = ",".join(soql.id_literal(record_id) for record_id in chunk)
+            query = soql.select(self.name, columns, [f"Id IN ({literals})"])
+            earlier = []
+            for record in context.rest.query(query, include_deleted=True):
+                deleted.pop(record["Id"], None)
+                value = record.get(cursor)
+                if value is None or (start is not None and soql.parse_datetime(value) < start.cursor):
+                    earlier.append(record)
+            found += len(earlier)
+            yield from output.rest(earlier)
+        stubs = [{"Id": record_id, "IsDeleted": True, cursor: _rfc3339(date)} for record_id, date in deleted.items()]
+        yield from output.shaped(stubs)
+        logger.info(
+            "%s: %d deleted records reported by getDeleted: %d read whole here, %d purged (Id and deletion time only)",
+            self.name,
+            len(ids),
+            found,
+            len(stubs),
+        )
+        if found or stubs:
+            yield self._state_message()  # the records above come after the read's last STATE
 
     # -- full refresh --------------------------------------------------------------------------------------------
 
     def _read_full_refresh(self, output: RecordOutput) -> Iterator[AirbyteMessage]:
+        """Every record, in Id order through REST; or in SystemModstamp windows (Bulk, or after a QUERY_TIMEOUT),
+        within the records after the saved `last_id`."""
         context = self._require_context()
-        done = bool(self._state.get(FULL_REFRESH_DONE))
-        last_id = "" if done else self._saved_last_id()
+        last_id, windows_from = self._full_refresh_start()
         keyed = self.primary_key == "Id"
         where = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
-        # A Bulk read saves how far (in SystemModstamp) its windows got: those records need not be read again.
-        bulk_position = None if done or MODSTAMP not in self._schema.fields else self._saved_position(MODSTAMP)
-        if bulk_position is not None:
-            where.append(soql.after_position(MODSTAMP, Position(bulk_position.cursor)))
-        query = soql.select(self.name, output.shaper.columns, where, order_by=("Id",) if keyed else ())
         api = self._api(output.shaper)
         known_count: int | None = None
-        if api != "bulk":
+        if windows_from is None and api != "bulk":
             rest = RestReader(context.rest, None, output, context.config.bulk_threshold if api == "auto" else None)
             try:
-                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
+                for item in rest.read_by_id(self._after_id(output, where)):
+                    if not isinstance(item, str):
+                        yield item
+                    elif keyed:
+                        last_id, where = item, [f"Id > {soql.id_literal(item)}"]
+                        self._state = {"last_id": item}
+                        yield self._state_message()
             except TooManyForRest as switch:
                 logger.info("%s: %d records to read, using Bulk API 2.0", self.name, switch.total)
                 api, known_count = "bulk", switch.total
-        if api == "bulk":
-            try:
-                yield from self._bulk_full_refresh(last_id, where, output, known_count)
-            except BulkNotSupportedError as exc:
-                # Raised when a job is created or refused, before any of its rows.
-                logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
-                rest = RestReader(context.rest, None, output)
-                yield from self._id_checkpointed(rest.read_by_id(query), keyed)
+            except QueryTimeoutError:
+                if MODSTAMP not in self._schema.fields:
+                    raise
+                logger.info("%s: the full refresh query timed out; reading in %s windows", self.name, MODSTAMP)
+                api = "rest"
+            else:
+                api = "done"
+        if api != "done":
+            yield from self._windowed_full_refresh(last_id, where, windows_from, api, output, known_count)
         self._state = {FULL_REFRESH_DONE: True}
         yield self._state_message()
 
-    def _id_checkpointed(self, items: Iterator[AirbyteMessage | str], keyed: bool) -> Iterator[AirbyteMessage]:
-        """A full refresh's records in Id order, and (when Id is the key) each page's last Id as state."""
-        for item in items:
-            if not isinstance(item, str):
-                yield item
-            elif keyed:
-                self._state = {"last_id": item}
-                yield self._state_message()
+    def _after_id(self, output: RecordOutput, where: list[str]) -> Callable[[str], str]:
+        """The query of records matching `where` after a given Id (all for ""), in Id order."""
 
-    def _bulk_full_refresh(
-        self, last_id: str, where: list[str], output: RecordOutput, known_count: int | None
+        def query(last_id: str) -> str:
+            if self.primary_key != "Id":  # no Id to order by (none seen so far): read it whole
+                return soql.select(self.name, output.shaper.columns, where)
+            after = [f"Id > {soql.id_literal(last_id)}"] if last_id else []
+            return soql.select(self.name, output.shaper.columns, [*where, *after], order_by=("Id",))
+
+        return query
+
+    def _full_refresh_start(self) -> tuple[str, Position | None]:
+        """(last_id, SystemModstamp position of the windows) to resume a full refresh from; an incremental state
+        is not one (it would skip every record before its cursor): it is ignored, and said so."""
+        saved = self._state
+        if saved.get(FULL_REFRESH_DONE):
+            return "", None
+        if "cursor" in saved or "cursor_field" in saved:
+            logger.warning(
+                "%s: the saved state %s is an incremental one; this full refresh ignores it and reads every record.",
+                self.name,
+                _shown({k: saved.get(k) for k in ("cursor_field", "cursor", "last_id") if k in saved}, 200),
+            )
+            return "", None
+        windows = saved.get("windows")
+        position = None
+        if windows is not None and MODSTAMP in self._schema.fields:
+            position = self._saved_position(MODSTAMP, windows, "windows.")
+        return self._saved_last_id(), position
+
+    def _windowed_full_refresh(
+        self,
+        last_id: str,
+        where: list[str],
+        lower: Position | None,
+        api: str,
+        output: RecordOutput,
+        known_count: int | None,
     ) -> Iterator[AirbyteMessage]:
-        """Read every record matching `where` in pipelined Bulk jobs, one per SystemModstamp window.
+        """Read every record matching `where` from `lower` on, in SystemModstamp windows: in pipelined Bulk jobs of
+        about BULK_FULL_REFRESH_WINDOW_RECORDS records each, or through REST (ordered, split while they time out).
 
         The last window has no upper bound: a record changed during the sync moves to a later SystemModstamp, so it
-        is still read (perhaps twice), never missed. After each bounded window the state records its end, so a
-        failed sync resumes after the windows already delivered.
+        is still read (perhaps twice), never missed. State records how far the windows got, so a failed sync
+        resumes after what was delivered.
         """
         context = self._require_context()
         if MODSTAMP not in self._schema.fields:
+            # No field to window on: one Bulk job (retried), or REST in Id order when Bulk cannot serve it.
             planner = WindowPlanner(context.rest, self.name, "Id", where)
-            windows, count = [Window(None, None)], known_count
-        else:
-            planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
-            count = known_count if known_count is not None else planner.count(Window(None, None))
-            windows = planner.open_ended(count, self._server_now())
-        per_job = count // len(windows) if count else None
-        for item in BulkReader(context.bulk, planner, output, per_job).read(windows):
-            if isinstance(item, Position):
-                self._state = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(item.cursor)}
-                if last_id:
-                    self._state["last_id"] = last_id
-                yield self._state_message()
-            else:
-                yield item
+            try:
+                reader = BulkReader(context.bulk, planner, output, known_count)
+                yield from self._emit(reader.read([Window(None, None)]), lambda _: None)
+            except (BulkNotSupportedError, BulkJobError) as exc:
+                logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
+                for item in RestReader(context.rest, None, output).read_by_id(self._after_id(output, where)):
+                    if not isinstance(item, str):
+                        yield item
+            return
+        planner = WindowPlanner(context.rest, self.name, MODSTAMP, where)
+        end = self._server_now()
+        rest = RestReader(context.rest, planner, output)
+        windows = [Window(lower, end), Window(Position(end), None)]
+        reader: Reader = rest
+        if api == "bulk":
+            count = known_count if lower is None else None
+            if count is None:
+                try:
+                    count = planner.count(Window(lower, None))
+                except QueryTimeoutError:
+                    logger.info(
+                        "%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name
+                    )
+            if count is not None:
+                windows = planner.open_ended(lower, count, end)
+            per_job = count // len(windows) if count else None
+            reader = BulkReader(context.bulk, planner, output, per_job, fallback=rest)
+        reached = lower
+
+        def checkpoint(position: Position) -> None:
+            nonlocal reached
+            reached = position
+            self._full_refresh_position(last_id, position)
+
+        try:
+            yield from self._emit(reader.read(windows), checkpoint)
+        except BulkNotSupportedError as exc:
+            # Raised when a job is created or refused, before any of its rows.
+            logger.warning("%s: Bulk API cannot serve this object (%s); reading it through REST.", self.name, exc)
+            yield from self._emit(rest.read([Window(reached, end), Window(Position(end), None)]), checkpoint)
+
+    def _full_refresh_position(self, last_id: str, position: Position) -> None:
+        """State of a windowed full refresh: every record with Id > last_id (when set) before `position` in
+        (SystemModstamp, Id) order has been delivered."""
+        windows = {"cursor_field": MODSTAMP, "cursor": soql.format_datetime(position.cursor)}
+        if position.last_id:
+            windows["last_id"] = position.last_id
+        self._state = {"last_id": last_id, "windows": windows} if last_id else {"windows": windows}
 
 
 class UnavailableStream(Stream):

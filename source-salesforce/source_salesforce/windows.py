@@ -105,15 +105,17 @@ class WindowPlanner:
             for start, end in soql.windows(low, upper, step)
         ]
 
-    def open_ended(self, count: int, end: datetime, per_window: int | None = None) -> list[Window]:
-        """Windows of about `per_window` records each over every record: the first has no lower bound and the last
-        no upper bound, so a record that changes during the read (its cursor moves past `end`) is still read."""
+    def open_ended(
+        self, lower: Position | None, count: int, end: datetime, per_window: int | None = None
+    ) -> list[Window]:
+        """Windows of about `per_window` records each over the `count` records from `lower` on: the last has no
+        upper bound, so a record that changes during the read (its cursor moves past `end`) is still read."""
         parts = math.ceil(count / (per_window or BULK_FULL_REFRESH_WINDOW_RECORDS))
         if parts <= 1:
-            return [Window(None, None)]
-        low = self.min_cursor(None)
+            return [Window(lower, None)]
+        low = lower.cursor if lower else self.min_cursor(None)
         if low is None or low >= end:
-            return [Window(None, None)]
+            return [Window(lower, None)]
         bounds = [high for _, high in soql.windows(low, end, max((end - low) / parts, MIN_SPLIT))][:-1]
-        lowers = [None, *(Position(b) for b in bounds)]
+        lowers = [lower, *(Position(b) for b in bounds)]
         return [Window(lo, hi) for lo, hi in zip(lowers, [*bounds, None], strict=True)]
