@@ -257,3 +257,54 @@ def test_source_read_survives_resets_at_login_and_at_the_re_login(org, x_stream,
     assert delivered == expected
     assert org.admin.faults() == []  # every fault was met
     figure("worked as expected")
+
+
+# -- date-times out of range ------------------------------------------------------------------------------------------
+
+SETTINGS = {
+    "start_date year 1 with an offset": ({"start_date": "0001-01-01T00:00:00+01:00"}, "start_date"),
+    "start_date year 9999 with an offset": ({"start_date": "9999-12-31T23:59:59-01:00"}, "start_date"),
+    "start_date year 999": ({"start_date": "0999-06-01"}, "start_date"),
+    "start_date Feb 30": ({"start_date": "2024-02-30"}, "start_date"),
+    "start_date hour 24": ({"start_date": "2024-01-01T24:00:00Z"}, "start_date"),
+    "lookback_seconds 1e12": ({"lookback_seconds": 1_000_000_000_000}, "lookback_seconds"),
+    "lookback_seconds 1e20": ({"lookback_seconds": 10**20}, "lookback_seconds"),
+    "window_days 1e10": ({"window_days": 1e10}, "window_days"),
+    "window_days 1e-9": ({"window_days": 1e-9}, "window_days"),
+    "api_budget_percent a string": ({"api_budget_percent": "half"}, "api_budget_percent"),
+    "streams a list of numbers": ({"streams": [1, 2]}, "streams"),
+    "unknown auth_type": ({"credentials": {"auth_type": "kerberos"}}, "auth_type"),
+}
+
+
+@pytest.mark.parametrize("case", list(SETTINGS))
+def test_source_setting_out_of_range_is_a_named_config_error(org, x_stream, tmp_path, case) -> None:
+    changes, setting = SETTINGS[case]
+    config = {"credentials": org.credentials(), "streams": ["X__c"], **changes}
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    result = invoke(args, scan_config=config, org=org)
+    expect_config_error(result, setting)
+    assert not result.of_type("RECORD")
+
+
+CURSORS = {
+    "year 1 with an offset": "0001-01-01T00:00:00+01:00",
+    "year 9999 with an offset": "9999-12-31T23:59:59-01:00",
+    "year 999": "0999-01-01T00:00:00.000Z",
+    "not a date-time": "2024-13-45T99:00:00Z",
+    "a number as text": "1700000000",
+}
+
+
+@pytest.mark.parametrize("case", list(CURSORS))
+def test_state_cursor_out_of_range_fails_its_stream_naming_the_cursor(org, x_stream, tmp_path, case) -> None:
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    saved = {"cursor_field": "SystemModstamp", "cursor": CURSORS[case], "last_id": ""}
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "X__c"}, "stream_state": saved}}]
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    args += ["--state", write_json(tmp_path, "state.json", state)]
+    result = invoke(args, scan_config=config, org=org)
+    expect_config_error(result, "cursor")
+    assert not result.of_type("RECORD")
