@@ -308,3 +308,27 @@ def test_state_cursor_out_of_range_fails_its_stream_naming_the_cursor(org, x_str
     result = invoke(args, scan_config=config, org=org)
     expect_config_error(result, "cursor")
     assert not result.of_type("RECORD")
+
+
+# -- state in other shapes -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["legacy", "global with shared_state"])
+def test_state_in_another_shape_resumes_where_the_last_sync_stopped(org, x_stream, tmp_path, shape) -> None:
+    """Before, the CDK ignored a legacy state (the sync started over, exit 0) and crashed on a shared_state."""
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    base = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    base += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    first = invoke(base, scan_config=config, org=org)
+    assert first.returncode == 0 and first.records("X__c"), first.describe()
+    saved = first.states[-1]["stream"]["stream_state"]
+    if shape == "legacy":
+        state = [{"data": {"X__c": saved}}]
+    else:
+        per_stream = {"stream_descriptor": {"name": "X__c"}, "stream_state": saved}
+        state = [{"type": "GLOBAL", "global": {"shared_state": {"lsn": 17}, "stream_states": [per_stream]}}]
+    again = invoke([*base, "--state", write_json(tmp_path, "state.json", state)], scan_config=config, org=org)
+    assert again.returncode == 0 and not again.errors, again.describe()
+    assert again.records("X__c") == [], "the saved state was not used"
+    assert any(word in " ".join(again.logs) for word in ("legacy state", "shared_state"))
+    figure("worked as expected")
