@@ -8,6 +8,7 @@ output. Every input is judged and counted in RESULTS.md, as `bad-input corpus: .
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,18 @@ from reliability_harness import (
     DESTINATION,
     SOURCE,
     TALLY,
+    Live,
     Run,
     SecretLeak,
+    Workdir,
     _env,
     configured_catalog,
     discover_stream,
     parse_messages,
     scan,
+    secret_values,
 )
+from source_sync import PAGE, large_org
 
 GENERIC = "something went wrong"
 SECRET = "Corpus-Secret-4711"  # noqa: S105 - planted to be looked for
@@ -370,4 +375,35 @@ def test_a_value_over_131072_characters_is_delivered_whatever_the_api(org_factor
         figure("silent losses")
     assert result.returncode == 0, result.describe()
     assert delivered == values
+    figure("worked as expected")
+
+
+# -- secrets on disk after a kill -------------------------------------------------------------------------------------
+
+
+def test_a_killed_read_leaves_no_copy_of_the_config_in_tmpdir(org_factory, tmp_path, monkeypatch) -> None:
+    """The CDK writes the config (every secret in it) to a temporary folder for the run; kill -9 left it there."""
+    org, config, catalog = large_org(org_factory, 3_000)
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
+    work = Workdir()  # before TMPDIR changes: only the connector's own temporary files go there
+    private = tmp_path / "tmpdir"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(private))
+    live = Live(args, work)
+    records = 0
+    for message in live.messages():
+        records += message["type"] == "RECORD"
+        if records >= PAGE + 1:
+            live.kill()
+            break
+    live.finish(config, org)
+    figure("inputs tried")
+    assert live.process.returncode == -signal.SIGKILL, "the read ended before the kill: make the org larger"
+    secrets = [value.encode() for value in secret_values(config).values()]
+    left = [str(p) for p in private.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
+    if left:
+        figure("secrets found")
+    assert left == [], f"secrets left on disk after kill -9: {left}"
+    TALLY["source kill -9 survived"] += 1
     figure("worked as expected")
