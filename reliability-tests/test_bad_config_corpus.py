@@ -407,3 +407,50 @@ def test_a_killed_read_leaves_no_copy_of_the_config_in_tmpdir(org_factory, tmp_p
     assert left == [], f"secrets left on disk after kill -9: {left}"
     TALLY["source kill -9 survived"] += 1
     figure("worked as expected")
+
+
+# -- more hostile settings and catalogs -----------------------------------------------------------------------------
+
+# Raw config text (JSON's NaN and Infinity tokens included, which Python's parser accepts) and the setting to be named.
+RAW_SETTINGS = {
+    "api_budget_percent NaN": ('"api_budget_percent": NaN', "api_budget_percent"),
+    "window_days Infinity": ('"window_days": Infinity', "window_days"),
+    "lookback_seconds -Infinity": ('"lookback_seconds": -Infinity', "lookback_seconds"),
+    "credentials a string": ('"credentials": "password=secret"', "credentials"),
+    "credentials null": ('"credentials": null', "credentials"),
+    "credentials a list": ('"credentials": [1]', "credentials"),
+    "streams an object": ('"streams": {"Account": true}', "streams"),
+    "streams a blank pattern": ('"streams": ["  "]', "streams"),
+    "force_api in capitals": ('"force_api": "BULK"', "force_api"),
+    "include_purged_deletes a string": ('"include_purged_deletes": "yes"', "include_purged_deletes"),
+}
+
+
+@pytest.mark.parametrize("case", list(RAW_SETTINGS))
+def test_source_hostile_setting_is_a_named_config_error(org, tmp_path, case) -> None:
+    text, setting = RAW_SETTINGS[case]
+    credentials = json.dumps(org.credentials())
+    body = text if text.startswith('"credentials"') else f'"credentials": {credentials}, {text}'
+    path = tmp_path / "config.json"
+    path.write_text("{" + body + "}")
+    result = invoke([SOURCE, "check", "--config", str(path)], scan_config={"credentials": org.credentials()}, org=org)
+    (status,) = result.of_type("CONNECTION_STATUS") or [None]
+    if status is not None:
+        message = status["connectionStatus"].get("message") or ""
+        failed = status["connectionStatus"]["status"] == "FAILED"
+        figure("clear errors" if failed and GENERIC not in message.lower() else "generic crashes")
+        assert failed and setting in message, result.describe()
+    else:
+        expect_config_error(result, setting)
+
+
+def test_catalog_stream_in_another_case_fails_with_a_config_error(org, x_stream, tmp_path) -> None:
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    catalog = configured_catalog({**x_stream, "name": "x__c"})
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
+    result = invoke(args, scan_config=config, org=org)
+    if result.returncode == 0 and not result.errors:
+        figure("silent losses")  # the stream was skipped and the sync called complete
+        raise AssertionError(f"the stream was skipped without a word: {result.describe()}")
+    expect_config_error(result, "differ in case")
