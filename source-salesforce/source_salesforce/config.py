@@ -15,11 +15,11 @@ from source_salesforce.soql import parse_datetime
 
 API_VERSION = "62.0"
 FORCE_API_CHOICES = ("auto", "rest", "bulk")
-# A window under a minute and a half would mean a Bulk job per few records; over a century spans every date
-# Salesforce stores in a few windows. A lookback over a year re-reads more than it could ever catch late.
+# A window under a minute and a half would mean a Bulk job per few records. A century, as a window or a lookback,
+# already covers the dates Salesforce stores (1700 to 4000) in a few steps; more could leave Python's datetime.
 MIN_WINDOW_DAYS = 0.001
 MAX_WINDOW_DAYS = 36_500
-MAX_LOOKBACK_SECONDS = 31_536_000
+MAX_LOOKBACK_SECONDS = 3_153_600_000
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
     ):
         raise ConfigError(
             f"The setting 'lookback_seconds' must be a number of seconds from 0 to {MAX_LOOKBACK_SECONDS:,} "
-            "(one year).",
+            "(100 years).",
             setting="lookback_seconds",
         )
 

@@ -168,7 +168,7 @@ def test_date_time_overflow_is_a_config_error_naming_the_setting(key, value):
 
 def test_the_edges_of_salesforce_dates_and_of_the_limits_are_accepted():
     config = parse_config(
-        {"credentials": CREDS, "start_date": "1700-01-01", "window_days": 36_500, "lookback_seconds": 31_536_000}
+        {"credentials": CREDS, "start_date": "1700-01-01", "window_days": 36_500, "lookback_seconds": 3_153_600_000}
     )
     assert config.start_date == datetime(1700, 1, 1, tzinfo=UTC)
     assert parse_config({"credentials": CREDS, "start_date": "4000-12-31T23:59:59Z"}).start_date.year == 4000
