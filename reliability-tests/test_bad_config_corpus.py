@@ -8,24 +8,31 @@ output. Every input is judged and counted in RESULTS.md, as `bad-input corpus: .
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from destination_messages import catalog as destination_catalog
 from destination_messages import destination_config, record_line, state_line
 from reliability_harness import (
     DESTINATION,
     SOURCE,
     TALLY,
+    Live,
     Run,
     SecretLeak,
+    Workdir,
     _env,
     configured_catalog,
+    discover_stream,
     parse_messages,
     scan,
+    secret_values,
 )
+from source_sync import PAGE, large_org
 
 GENERIC = "something went wrong"
 SECRET = "Corpus-Secret-4711"  # noqa: S105 - planted to be looked for
@@ -257,3 +264,193 @@ def test_source_read_survives_resets_at_login_and_at_the_re_login(org, x_stream,
     assert delivered == expected
     assert org.admin.faults() == []  # every fault was met
     figure("worked as expected")
+
+
+# -- date-times out of range ------------------------------------------------------------------------------------------
+
+SETTINGS = {
+    "start_date year 1 with an offset": ({"start_date": "0001-01-01T00:00:00+01:00"}, "start_date"),
+    "start_date year 9999 with an offset": ({"start_date": "9999-12-31T23:59:59-01:00"}, "start_date"),
+    "start_date year 999": ({"start_date": "0999-06-01"}, "start_date"),
+    "start_date Feb 30": ({"start_date": "2024-02-30"}, "start_date"),
+    "start_date hour 24": ({"start_date": "2024-01-01T24:00:00Z"}, "start_date"),
+    "lookback_seconds 1e12": ({"lookback_seconds": 1_000_000_000_000}, "lookback_seconds"),
+    "lookback_seconds 1e20": ({"lookback_seconds": 10**20}, "lookback_seconds"),
+    "window_days 1e10": ({"window_days": 1e10}, "window_days"),
+    "window_days 1e-9": ({"window_days": 1e-9}, "window_days"),
+    "api_budget_percent a string": ({"api_budget_percent": "half"}, "api_budget_percent"),
+    "streams a list of numbers": ({"streams": [1, 2]}, "streams"),
+    "unknown auth_type": ({"credentials": {"auth_type": "kerberos"}}, "auth_type"),
+}
+
+
+@pytest.mark.parametrize("case", list(SETTINGS))
+def test_source_setting_out_of_range_is_a_named_config_error(org, x_stream, tmp_path, case) -> None:
+    changes, setting = SETTINGS[case]
+    config = {"credentials": org.credentials(), "streams": ["X__c"], **changes}
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    result = invoke(args, scan_config=config, org=org)
+    expect_config_error(result, setting)
+    assert not result.of_type("RECORD")
+
+
+CURSORS = {
+    "year 1 with an offset": "0001-01-01T00:00:00+01:00",
+    "year 9999 with an offset": "9999-12-31T23:59:59-01:00",
+    "year 999": "0999-01-01T00:00:00.000Z",
+    "not a date-time": "2024-13-45T99:00:00Z",
+    "a number as text": "1700000000",
+}
+
+
+@pytest.mark.parametrize("case", list(CURSORS))
+def test_state_cursor_out_of_range_fails_its_stream_naming_the_cursor(org, x_stream, tmp_path, case) -> None:
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    saved = {"cursor_field": "SystemModstamp", "cursor": CURSORS[case], "last_id": ""}
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "X__c"}, "stream_state": saved}}]
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    args += ["--state", write_json(tmp_path, "state.json", state)]
+    result = invoke(args, scan_config=config, org=org)
+    expect_config_error(result, "cursor")
+    assert not result.of_type("RECORD")
+
+
+# -- state in other shapes -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["legacy", "global with shared_state"])
+def test_state_in_another_shape_resumes_where_the_last_sync_stopped(org, x_stream, tmp_path, shape) -> None:
+    """Before, the CDK ignored a legacy state (the sync started over, exit 0) and crashed on a shared_state."""
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    base = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    base += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(x_stream))]
+    first = invoke(base, scan_config=config, org=org)
+    assert first.returncode == 0 and first.records("X__c"), first.describe()
+    saved = first.states[-1]["stream"]["stream_state"]
+    if shape == "legacy":
+        state = [{"data": {"X__c": saved}}]
+    else:
+        per_stream = {"stream_descriptor": {"name": "X__c"}, "stream_state": saved}
+        state = [{"type": "GLOBAL", "global": {"shared_state": {"lsn": 17}, "stream_states": [per_stream]}}]
+    again = invoke([*base, "--state", write_json(tmp_path, "state.json", state)], scan_config=config, org=org)
+    assert again.returncode == 0 and not again.errors, again.describe()
+    assert again.records("X__c") == [], "the saved state was not used"
+    assert any(word in " ".join(again.logs) for word in ("legacy state", "shared_state"))
+    figure("worked as expected")
+
+
+# -- values longer than the csv module allows -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["bulk", "rest"])
+def test_a_value_over_131072_characters_is_delivered_whatever_the_api(org_factory, tmp_path, api) -> None:
+    """Before, Bulk reads crashed on it (`field larger than field limit`) and lost the records of that page."""
+    org = org_factory(records=5)
+    org.admin.add_field("X__c", "Huge__c", "textarea", length=400_000)
+    token = org.access_token()
+    values = {}
+    for number, row in enumerate(org.admin.records("X__c")):
+        values[row["Id"]] = f"{number}:" + "z" * (131_072 + 1_000 * number) + '"\n,'
+        response = requests.patch(
+            f"{org.url}/services/data/v62.0/sobjects/X__c/{row['Id']}",
+            json={"Huge__c": values[row["Id"]]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        assert response.status_code == 204, response.text
+    config = {"credentials": org.credentials(), "streams": ["X__c"], "force_api": api}
+    stream = discover_stream(config, "X__c", org)
+    # Only these columns: X__c has a base64 field, which Bulk cannot select (the source then reads over REST).
+    properties = stream["json_schema"]["properties"]
+    stream["json_schema"]["properties"] = {name: properties[name] for name in ("Id", "SystemModstamp", "Huge__c")}
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", configured_catalog(stream))]
+    result = invoke(args, scan_config=config, org=org)
+    used_bulk = any(key.startswith("POST /jobs/query") for key in org.admin.calls()["by_endpoint"])
+    assert used_bulk == (api == "bulk")
+    delivered = {r["Id"]: r.get("Huge__c") for r in result.records("X__c")}
+    if result.returncode == 0 and delivered != values:
+        figure("silent losses")
+    assert result.returncode == 0, result.describe()
+    assert delivered == values
+    figure("worked as expected")
+
+
+# -- secrets on disk after a kill -------------------------------------------------------------------------------------
+
+
+def test_a_killed_read_leaves_no_copy_of_the_config_in_tmpdir(org_factory, tmp_path, monkeypatch) -> None:
+    """The CDK writes the config (every secret in it) to a temporary folder for the run; kill -9 left it there."""
+    org, config, catalog = large_org(org_factory, 3_000)
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
+    work = Workdir()  # before TMPDIR changes: only the connector's own temporary files go there
+    private = tmp_path / "tmpdir"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(private))
+    live = Live(args, work)
+    records = 0
+    for message in live.messages():
+        records += message["type"] == "RECORD"
+        if records >= PAGE + 1:
+            live.kill()
+            break
+    live.finish(config, org)
+    figure("inputs tried")
+    assert live.process.returncode == -signal.SIGKILL, "the read ended before the kill: make the org larger"
+    secrets = [value.encode() for value in secret_values(config).values()]
+    left = [str(p) for p in private.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
+    if left:
+        figure("secrets found")
+    assert left == [], f"secrets left on disk after kill -9: {left}"
+    TALLY["source kill -9 survived"] += 1
+    figure("worked as expected")
+
+
+# -- more hostile settings and catalogs -----------------------------------------------------------------------------
+
+# Raw config text (JSON's NaN and Infinity tokens included, which Python's parser accepts) and the setting to be named.
+RAW_SETTINGS = {
+    "api_budget_percent NaN": ('"api_budget_percent": NaN', "api_budget_percent"),
+    "window_days Infinity": ('"window_days": Infinity', "window_days"),
+    "lookback_seconds -Infinity": ('"lookback_seconds": -Infinity', "lookback_seconds"),
+    "credentials a string": ('"credentials": "password=secret"', "credentials"),
+    "credentials null": ('"credentials": null', "credentials"),
+    "credentials a list": ('"credentials": [1]', "credentials"),
+    "streams an object": ('"streams": {"Account": true}', "streams"),
+    "streams a blank pattern": ('"streams": ["  "]', "streams"),
+    "force_api in capitals": ('"force_api": "BULK"', "force_api"),
+    "include_purged_deletes a string": ('"include_purged_deletes": "yes"', "include_purged_deletes"),
+}
+
+
+@pytest.mark.parametrize("case", list(RAW_SETTINGS))
+def test_source_hostile_setting_is_a_named_config_error(org, tmp_path, case) -> None:
+    text, setting = RAW_SETTINGS[case]
+    credentials = json.dumps(org.credentials())
+    body = text if text.startswith('"credentials"') else f'"credentials": {credentials}, {text}'
+    path = tmp_path / "config.json"
+    path.write_text("{" + body + "}")
+    result = invoke([SOURCE, "check", "--config", str(path)], scan_config={"credentials": org.credentials()}, org=org)
+    (status,) = result.of_type("CONNECTION_STATUS") or [None]
+    if status is not None:
+        message = status["connectionStatus"].get("message") or ""
+        failed = status["connectionStatus"]["status"] == "FAILED"
+        figure("clear errors" if failed and GENERIC not in message.lower() else "generic crashes")
+        assert failed and setting in message, result.describe()
+    else:
+        expect_config_error(result, setting)
+
+
+def test_catalog_stream_in_another_case_fails_with_a_config_error(org, x_stream, tmp_path) -> None:
+    config = {"credentials": org.credentials(), "streams": ["X__c"]}
+    catalog = configured_catalog({**x_stream, "name": "x__c"})
+    args = [SOURCE, "read", "--config", write_json(tmp_path, "config.json", config)]
+    args += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
+    result = invoke(args, scan_config=config, org=org)
+    if result.returncode == 0 and not result.errors:
+        figure("silent losses")  # the stream was skipped and the sync called complete
+        raise AssertionError(f"the stream was skipped without a word: {result.describe()}")
+    expect_config_error(result, "differ in case")

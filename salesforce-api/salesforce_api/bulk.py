@@ -28,6 +28,9 @@ DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 MAX_JOB_BYTES = 100_000_000
 SPOOL_BYTES = 8_000_000
 ESTIMATED_WAIT_MAX = 120.0  # seconds: the longest wait for a job's estimated end before polling again
+# The csv module refuses a field over 131,072 characters by default: a Bulk result (query rows, an ingest job's failed
+# records) may hold longer values, which must be read like any other.
+csv.field_size_limit(2**31 - 1)
 _NOT_SUPPORTED_CODES = frozenset({"INVALIDENTITY", "FeatureNotEnabled", "INVALID_TYPE_FOR_OPERATION"})
 _NOT_SUPPORTED_WORDS = ("compound", "not supported", "FeatureNotEnabled", "INVALIDENTITY")
 

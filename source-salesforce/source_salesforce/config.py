@@ -15,6 +15,11 @@ from source_salesforce.soql import parse_datetime
 
 API_VERSION = "62.0"
 FORCE_API_CHOICES = ("auto", "rest", "bulk")
+# A window under a minute and a half would mean a Bulk job per few records. A century, as a window or a lookback,
+# already covers the dates Salesforce stores (1700 to 4000) in a few steps; more could leave Python's datetime.
+MIN_WINDOW_DAYS = 0.001
+MAX_WINDOW_DAYS = 36_500
+MAX_LOOKBACK_SECONDS = 3_153_600_000
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,9 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
             start_date = parse_datetime(str(config["start_date"]))
         except ValueError:
             raise ConfigError(
-                "The setting 'start_date' must be a date (2024-01-31) or a UTC date-time (2024-01-31T00:00:00Z)."
+                "The setting 'start_date' must be a date (2024-01-31) or a UTC date-time (2024-01-31T00:00:00Z), "
+                "between 1700-01-01 and 4000-12-31 (the dates Salesforce stores).",
+                setting="start_date",
             ) from None
 
     patterns = config.get("streams") or ["*"]
@@ -66,12 +73,28 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         raise ConfigError(f"The setting 'force_api' must be one of {', '.join(FORCE_API_CHOICES)}.")
 
     window_days = config.get("window_days")
-    if window_days is not None and (not isinstance(window_days, int | float) or window_days <= 0):
-        raise ConfigError("The setting 'window_days' must be a positive number of days, or empty.")
+    if window_days is not None and (
+        isinstance(window_days, bool)
+        or not isinstance(window_days, int | float)
+        or not MIN_WINDOW_DAYS <= window_days <= MAX_WINDOW_DAYS
+    ):
+        raise ConfigError(
+            f"The setting 'window_days' must be a number of days from {MIN_WINDOW_DAYS} to {MAX_WINDOW_DAYS:,}, "
+            "or empty.",
+            setting="window_days",
+        )
 
     lookback_seconds = config.get("lookback_seconds", 0)
-    if not isinstance(lookback_seconds, int | float) or lookback_seconds < 0:
-        raise ConfigError("The setting 'lookback_seconds' must be zero or a positive number of seconds.")
+    if (
+        isinstance(lookback_seconds, bool)
+        or not isinstance(lookback_seconds, int | float)
+        or not 0 <= lookback_seconds <= MAX_LOOKBACK_SECONDS
+    ):
+        raise ConfigError(
+            f"The setting 'lookback_seconds' must be a number of seconds from 0 to {MAX_LOOKBACK_SECONDS:,} "
+            "(100 years).",
+            setting="lookback_seconds",
+        )
 
     threshold = config.get("bulk_threshold", 50_000)
     if not isinstance(threshold, int) or threshold < 0:

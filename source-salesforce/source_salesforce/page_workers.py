@@ -39,6 +39,9 @@ CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 # Below this many records a result is shaped in the main process: starting workers would cost more than it saves.
 MIN_RECORDS = 50_000
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt() parameters (glibc malloc.h)
+# The csv module refuses a field over 131,072 characters (the longest text Salesforce stores, and an org or a formula
+# may give more): a Bulk value of any length a page holds must be read, as REST reads it.
+CSV_FIELD_LIMIT = 2**31 - 1
 
 
 def worker_count() -> int:
@@ -177,6 +180,7 @@ def _keep_heap() -> None:
 
 def _start_worker() -> None:
     _keep_heap()
+    csv.field_size_limit(CSV_FIELD_LIMIT)  # a spawned worker starts with the csv module's default
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker outlives a killed parent unless it watches for it
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()

@@ -34,25 +34,43 @@ def id_literal(record_id: str) -> str:
     return f"'{record_id}'"
 
 
+# The date-times Salesforce stores; outside them a query literal means nothing (and year 1 or 9999 with an offset
+# does not even fit Python's datetime once moved to UTC).
+EARLIEST = datetime(1700, 1, 1, tzinfo=UTC)
+LATEST = datetime(4000, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
 def parse_datetime(text: str) -> datetime:
-    """Salesforce (`...000+0000`), ISO 8601 (`Z`, `+00:00`) or a bare date (midnight UTC) -> aware UTC datetime."""
+    """Salesforce (`...000+0000`), ISO 8601 (`Z`, `+00:00`) or a bare date (midnight UTC) -> aware UTC datetime.
+
+    ValueError for text that is no date-time, or one outside the years Salesforce stores (1700 to 4000).
+    """
     value = text.strip()
-    if len(value) == 10:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    elif len(value) >= 5 and value[-5] in "+-" and value[-4:].isdigit():
-        value = f"{value[:-2]}:{value[-2:]}"  # +0000 -> +00:00
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        if len(value) == 10:
+            parsed = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        else:
+            if value.endswith(("Z", "z")):
+                value = value[:-1] + "+00:00"
+            elif len(value) >= 5 and value[-5] in "+-" and value[-4:].isdigit():
+                value = f"{value[:-2]}:{value[-2:]}"  # +0000 -> +00:00
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the date-times Salesforce stores") from None
+    if not EARLIEST <= parsed <= LATEST:
+        raise ValueError(f"{text!r} is outside the date-times Salesforce stores (years 1700 to 4000)")
+    return parsed
 
 
 def format_datetime(moment: datetime) -> str:
-    """The one text form used in queries and in state: UTC with milliseconds, e.g. 2024-01-31T12:00:00.000Z."""
+    """The one text form used in queries and in state: UTC with milliseconds, e.g. 2024-01-31T12:00:00.000Z.
+
+    The year has four digits whatever it is (strftime's %Y writes year 999 as `999`, which SOQL refuses)."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def truncate_to_millis(moment: datetime) -> datetime:

@@ -141,3 +141,34 @@ def test_spec_check_picks_the_branch_of_each_auth_type(flow):
     # The first fault of the chosen branch: a missing required setting or the login URL, never "no choice matches".
     assert caught.value.setting is not None and caught.value.setting.startswith("credentials.")
     assert caught.value.setting != "credentials.auth_type"
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("start_date", "0001-01-01T00:00:00+01:00"),  # before year 1 once in UTC: overflowed before
+        ("start_date", "9999-12-31T23:00:00-05:00"),  # after year 9999 once in UTC
+        ("start_date", "0999-01-01"),  # would have been the unpadded literal 999-01-01T00:00:00.000Z
+        ("start_date", "1699-12-31T23:59:59Z"),
+        ("start_date", "4001-01-01"),
+        ("lookback_seconds", 1e12),
+        ("lookback_seconds", 10**20),
+        ("lookback_seconds", True),
+        ("window_days", 1e10),
+        ("window_days", 1e-9),
+        ("window_days", float("inf")),
+        ("window_days", float("nan")),
+    ],
+)
+def test_date_time_overflow_is_a_config_error_naming_the_setting(key, value):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"credentials": CREDS, key: value})
+    assert key in str(caught.value) and caught.value.setting == key
+
+
+def test_the_edges_of_salesforce_dates_and_of_the_limits_are_accepted():
+    config = parse_config(
+        {"credentials": CREDS, "start_date": "1700-01-01", "window_days": 36_500, "lookback_seconds": 3_153_600_000}
+    )
+    assert config.start_date == datetime(1700, 1, 1, tzinfo=UTC)
+    assert parse_config({"credentials": CREDS, "start_date": "4000-12-31T23:59:59Z"}).start_date.year == 4000

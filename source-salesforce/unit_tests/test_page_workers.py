@@ -129,3 +129,13 @@ def test_worker_count_follows_a_container_cpu_quota(monkeypatch, tmp_path):
     assert page_workers.worker_count() == 3
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert page_workers.worker_count() == page_workers.MAX_WORKERS
+
+
+def test_a_value_longer_than_the_csv_module_default_limit_is_delivered(workers):
+    """The csv module refuses fields over 131,072 characters unless told otherwise; each worker is a fresh process."""
+    long_text = "x" * 200_000 + '"quoted"\n' + "y" * 131_073
+    data = csv_bytes([HEADER, ["a01", long_text, "true", "1", "1", "", "", ""], *rows(3)])
+    results = list(workers.lines([io.BytesIO(data)], shaper(), lambda: (b"", b"")))
+    assert sum(count for count, _ in results) == 4
+    first = orjson.loads(b"".join(lines for _, lines in results).split(b"\n")[0])
+    assert first["Text__c"] == long_text

@@ -72,3 +72,17 @@ def test_cursor_conditions_hold_only_formatted_literals():
         soql.after_position("SystemModstamp OR Id != null", position)
     with pytest.raises(soql.SoqlError):
         soql.after_position("SystemModstamp", Position(position.cursor, "001000000000001AAA' OR Id != '"))
+
+
+def test_a_year_before_1000_keeps_four_digits_in_a_literal():
+    """strftime's %Y writes year 999 as `999`: Salesforce answers MALFORMED_QUERY."""
+    assert soql.format_datetime(datetime(999, 3, 4, 5, 6, 7, 8000, tzinfo=UTC)) == "0999-03-04T05:06:07.008Z"
+    assert soql.format_datetime(datetime(1700, 1, 1, tzinfo=UTC)) == "1700-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01", "9999-12-31T23:59:59.999Z"]
+)
+def test_datetimes_outside_salesforce_years_are_value_errors(text):
+    with pytest.raises(ValueError, match="outside the date-times Salesforce stores"):
+        soql.parse_datetime(text)
