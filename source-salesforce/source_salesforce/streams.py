@@ -42,6 +42,7 @@ from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import MIN_RECORDS as PARALLEL_MIN_RECORDS
 from source_salesforce.page_workers import PageWorkers
 from source_salesforce.prefetch import prefetched
+from source_salesforce.progress import ReadProgress as _Progress  # ESTIMATE traces, rate/ETA log lines
 from source_salesforce.record_blocks import RecordBlock, RecordBlocks, record_block
 from source_salesforce.record_lines import record_line_parts
 from source_salesforce.records import RecordShaper
@@ -53,7 +54,6 @@ logger = logging.getLogger("airbyte")
 FULL_REFRESH_DONE = "__ab_full_refresh_sync_complete"
 MODSTAMP = "SystemModstamp"  # the field that windows a Bulk full refresh
 MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
-PROGRESS_EVERY_SECONDS = 30.0
 PURGED_DELETES_DAYS = 29  # getDeleted only covers the last 30 days
 BLOCK_RECORDS = 1_000  # Bulk rows per RecordBlock: few messages, and a block's bytes stay under a megabyte or so
 # Records per Bulk job when no window size is configured: small enough that jobs pipeline (one is processed by
@@ -76,32 +76,6 @@ class ReadContext:
     page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
-
-
-class _Progress:
-    def __init__(self, stream: str, session: SalesforceSession):
-        self._stream, self._session = stream, session
-        self._start = self._last = time.monotonic()
-        self._calls_at_start = session.calls
-        self.records = 0
-
-    def add(self, count: int) -> None:
-        self.records += count
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_EVERY_SECONDS:
-            self._last = now
-            self.log("progress")
-
-    def log(self, what: str) -> None:
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        logger.info(
-            "%s %s: %d records, %.0f records/s, %d API calls",
-            self._stream,
-            what,
-            self.records,
-            self.records / elapsed,
-            self._session.calls - self._calls_at_start,
-        )
 
 
 class SalesforceStream(Stream, CheckpointMixin):
@@ -165,7 +139,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         incremental = configured_stream.sync_mode == SyncMode.incremental
         cursor = self._choose_cursor(configured_stream) if incremental else None
         shaper = self._shaper(configured_stream, cursor)
-        progress = _Progress(self.name, context.session)
+        progress = _Progress(self.name, context.session, self.namespace)
         try:
             if incremental and cursor:
                 yield from self._read_incremental(cursor, shaper, progress)
@@ -358,6 +332,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         try:
             pages = self._pages(self._cursor_query(cursor, shaper, lower, upper))
             for page in pages:
+                yield from progress.estimate(page.total_size)  # ESTIMATE: the first page's totalSize
                 if auto:
                     auto = False
                     if page.total_size > context.config.bulk_threshold and page.records:
@@ -424,6 +399,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             except QueryTimeoutError:
                 # Too many rows to even count quickly: one job, which splits itself while it times out.
                 logger.info("%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name)
+        yield from progress.estimate(count)  # ESTIMATE: COUNT() before Bulk
         if count == 0:
             yield self._set_position(cursor, Position(upper))
             return
@@ -583,6 +559,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         if api != "bulk":
             pages = self._pages(query)
             for page in pages:
+                yield from progress.estimate(page.total_size)  # ESTIMATE: the first page's totalSize
                 if api == "auto" and page.total_size > context.config.bulk_threshold:
                     logger.info("%s: %d records to read, using Bulk API 2.0", self.name, page.total_size)
                     api, known_count = "bulk", page.total_size
@@ -620,6 +597,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         failed sync resumes after the windows already delivered.
         """
         spans, count = self._full_refresh_spans(where, known_count)
+        yield from progress.estimate(count)  # ESTIMATE: COUNT() before Bulk
         queries = []
         for low, high in spans:
             conditions = list(where)
