@@ -7,7 +7,7 @@ PACKAGES := salesforce-api salesforce-emulator source-salesforce destination-sal
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install demo test lint bench soak emulator compat lock clean
+.PHONY: install demo test images test-images lint bench soak emulator compat lock clean
 
 install: $(STAMP)
 
@@ -23,6 +23,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
+
+# Both connector images (starts a Docker engine if none answers; see scripts/images.sh), then the image suite through
+# `docker run` and the fresh-virtualenv install of each connector folder.
+images:
+	scripts/images.sh
+
+test-images: $(STAMP) images
+	$(BIN)/python -m pytest -m images -n 2 acceptance-tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -94,7 +94,8 @@ def test_connector_folder_carries_the_one_shared_client(connector: str) -> None:
     assert set(shared) <= set(own), f"missing the shared client's dependencies: {set(shared) - set(own)}"
 
 
-@pytest.mark.images  # a minute per connector on a change: with the image suite (make test-images)
+@pytest.mark.images  # a minute or more per connector after a change: run by make test-images
+@pytest.mark.timeout(900)  # installs are serialised: the second connector waits for the first
 @pytest.mark.parametrize("connector", CONNECTORS)
 def test_connector_folder_installs_alone_in_a_fresh_virtualenv(connector: str) -> None:
     """`pip install ./<connector>` with nothing else, dependencies resolved from the index with the pins: the route

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode
+from airbyte_cdk.models import ConnectorSpecification, ConnectorSpecificationSerializer, DestinationSyncMode
 from salesforce_api.errors import ConfigError
 from salesforce_api.settings_check import check_against_spec  # noqa: F401 - part of this module's interface
 from salesforce_api.soql import is_api_name
-from salesforce_api.spec import credentials_spec
+from salesforce_api.spec import advanced_auth, credentials_spec
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
 APIS = ("auto", "collections", "bulk")
@@ -24,10 +24,15 @@ def connector_spec() -> ConnectorSpecification:
     document = json.loads(pkgutil.get_data(__package__, "spec.json") or b"{}")
     properties = document["connectionSpecification"]["properties"]
     properties["credentials"] = {**credentials_spec(), "order": 0}
-    return ConnectorSpecification(
-        connectionSpecification=document["connectionSpecification"],
-        documentationUrl=document.get("documentationUrl"),
-        supported_destination_sync_modes=[DestinationSyncMode(m) for m in document["supported_destination_sync_modes"]],
+    return ConnectorSpecificationSerializer.load(
+        {
+            "connectionSpecification": document["connectionSpecification"],
+            "documentationUrl": document.get("documentationUrl"),
+            "supported_destination_sync_modes": [
+                DestinationSyncMode(m).value for m in document["supported_destination_sync_modes"]
+            ],
+            "advanced_auth": advanced_auth(),
+        }
     )
 
 

@@ -73,7 +73,9 @@ def _username(order: int, what: str) -> dict[str, Any]:
 
 
 def credentials_spec(order: int = 0) -> dict[str, Any]:
-    """A `oneOf` with one option per `auth_type`; username-password first as it is the quickest to set up."""
+    """A `oneOf` with one option per `auth_type`, in the order Salesforce recommends them for integrations: client
+    credentials and the web-server flow's refresh token first, username-password last (blocked by default in orgs
+    created since Summer '23)."""
     username_password = {
         "type": "object",
         "title": "Username and password",
@@ -186,5 +188,74 @@ def credentials_spec(order: int = 0) -> dict[str, Any]:
         "title": "Authentication",
         "description": "How the connector logs in to Salesforce.",
         "order": order,
-        "oneOf": [username_password, client_credentials, jwt_bearer, refresh_token],
+        "oneOf": [client_credentials, refresh_token, jwt_bearer, username_password],
+    }
+
+
+# Query parameters of the web-server flow, as templates of Airbyte's declarative OAuth (the *_key names are the OAuth
+# 2.0 defaults, which Salesforce uses).
+_CLIENT_ID = "{{ client_id_key }}={{ client_id_value }}"
+_REDIRECT_URI = "{{ redirect_uri_key }}={{ {{ redirect_uri_value }} | urlEncoder }}"
+_CONSENT_QUERY = "&".join(
+    ["response_type=code", _CLIENT_ID, _REDIRECT_URI, "{{ scope_key }}={{ {{ scope_value }} | urlEncoder }}",
+     "{{ state_key }}={{ state_value }}"]
+)  # fmt: skip
+_TOKEN_QUERY = "&".join(
+    ["grant_type=authorization_code", "{{ auth_code_key }}={{ {{ auth_code_value }} | urlEncoder }}", _CLIENT_ID,
+     "{{ client_secret_key }}={{ {{ client_secret_value }} | urlEncoder }}", _REDIRECT_URI]
+)  # fmt: skip
+
+
+def advanced_auth() -> dict[str, Any]:
+    """Airbyte's "Authenticate your account" button for the refresh-token option: the platform runs Salesforce's
+    web-server flow (consent at {login_url}/services/oauth2/authorize, code exchanged at /services/oauth2/token) with
+    the connected app it holds (client id and secret, server-side inputs) and fills in the refresh token.
+
+    A declarative OAuth spec, since the platform has no Salesforce flow of its own for these images. The token call
+    carries its parameters in the URL: declarative OAuth sends a JSON body when given `access_token_params`, and
+    Salesforce's token endpoint reads form fields or query parameters, not JSON.
+    """
+
+    def at(*path: str) -> dict[str, Any]:
+        return {"type": "string", "path_in_connector_config": list(path)}
+
+    return {
+        "auth_flow_type": "oauth2.0",
+        "predicate_key": ["credentials", "auth_type"],
+        "predicate_value": "refresh_token",
+        "oauth_config_specification": {
+            "oauth_user_input_from_connector_config_specification": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"login_url": at("credentials", "login_url")},
+            },
+            "oauth_connector_input_specification": {
+                "consent_url": "{{ login_url }}/services/oauth2/authorize?" + _CONSENT_QUERY,
+                "scope": "api refresh_token",
+                "access_token_url": "{{ login_url }}/services/oauth2/token?" + _TOKEN_QUERY,
+                "access_token_headers": {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+                "extract_output": ["refresh_token"],
+            },
+            "complete_oauth_output_specification": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"refresh_token": at("credentials", "refresh_token")},
+            },
+            "complete_oauth_server_input_specification": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}},
+            },
+            "complete_oauth_server_output_specification": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "client_id": at("credentials", "client_id"),
+                    "client_secret": at("credentials", "client_secret"),
+                },
+            },
+        },
     }

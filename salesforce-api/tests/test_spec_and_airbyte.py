@@ -18,19 +18,50 @@ from salesforce_api.errors import (
     QuotaExceededError,
     TransientError,
 )
-from salesforce_api.spec import credentials_spec
+from salesforce_api.spec import advanced_auth, credentials_spec
 
 SECRET_KEYS = {"client_secret", "password", "security_token", "refresh_token", "private_key"}
 
 
-def test_one_option_per_auth_type_username_password_first():
+def test_one_option_per_auth_type_in_the_order_salesforce_recommends():
     spec = credentials_spec(order=3)
     assert spec["order"] == 3
     assert "$ref" not in json.dumps(spec)
     types = [option["properties"]["auth_type"]["const"] for option in spec["oneOf"]]
-    assert types[0] == "username_password"
+    assert types == ["client_credentials", "refresh_token", "jwt_bearer", "username_password"]
     assert sorted(types) == sorted(AUTHENTICATORS)
-    assert "Summer '23" in spec["oneOf"][0]["description"]
+    assert "Summer '23" in spec["oneOf"][-1]["description"]
+
+
+def test_advanced_auth_fills_the_refresh_token_option_through_the_web_server_flow():
+    auth = advanced_auth()
+    assert auth["auth_flow_type"] == "oauth2.0"
+    assert (auth["predicate_key"], auth["predicate_value"]) == (["credentials", "auth_type"], "refresh_token")
+    oauth = auth["oauth_config_specification"]
+    option = next(o for o in credentials_spec()["oneOf"] if o["properties"]["auth_type"]["const"] == "refresh_token")
+
+    def paths(part: str) -> dict[str, list[str]]:
+        return {k: v["path_in_connector_config"] for k, v in oauth[part]["properties"].items()}
+
+    assert paths("oauth_user_input_from_connector_config_specification") == {"login_url": ["credentials", "login_url"]}
+    assert paths("complete_oauth_output_specification") == {"refresh_token": ["credentials", "refresh_token"]}
+    assert paths("complete_oauth_server_output_specification") == {
+        "client_id": ["credentials", "client_id"],
+        "client_secret": ["credentials", "client_secret"],
+    }
+    for path in [
+        *paths("oauth_user_input_from_connector_config_specification").values(),
+        *paths("complete_oauth_output_specification").values(),
+        *paths("complete_oauth_server_output_specification").values(),
+    ]:
+        assert path[1] in option["properties"]
+    declarative = oauth["oauth_connector_input_specification"]
+    assert declarative["consent_url"].startswith("{{ login_url }}/services/oauth2/authorize?response_type=code&")
+    assert declarative["access_token_url"].startswith(
+        "{{ login_url }}/services/oauth2/token?grant_type=authorization_code&"
+    )
+    assert "access_token_params" not in declarative  # it would make the platform send JSON, which Salesforce refuses
+    assert declarative["extract_output"] == ["refresh_token"]
 
 
 def test_every_field_is_ordered_described_and_secrets_are_marked():
@@ -46,7 +77,8 @@ def test_every_field_is_ordered_described_and_secrets_are_marked():
 
 
 def test_login_url_default_and_examples():
-    login_url = credentials_spec()["oneOf"][0]["properties"]["login_url"]
+    options = {o["properties"]["auth_type"]["const"]: o for o in credentials_spec()["oneOf"]}
+    login_url = options["username_password"]["properties"]["login_url"]
     assert login_url["default"] == "https://login.salesforce.com"
     assert "https://test.salesforce.com" in login_url["examples"]
     assert "https://MyDomainName.my.salesforce.com" in login_url["examples"]

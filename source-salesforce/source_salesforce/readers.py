@@ -101,6 +101,7 @@ class RestReader:
                     threshold, self.bulk_threshold = self.bulk_threshold, None
                     if threshold is not None and page.total_size > threshold:
                         raise TooManyForRest(page.total_size)
+                    yield from self.output.estimate(page.total_size)  # ESTIMATE: the first page's totalSize
                     pages += 1
                     if page.records:
                         yield from self.output.rest(page.records)
@@ -132,6 +133,7 @@ class RestReader:
                 threshold, self.bulk_threshold = self.bulk_threshold, None
                 if threshold is not None and page.total_size > threshold and page.records:
                     raise TooManyForRest(page.total_size)
+                yield from self.output.estimate(page.total_size)  # ESTIMATE: the first page's totalSize
                 pages += 1
                 records = page.records
                 if not records:

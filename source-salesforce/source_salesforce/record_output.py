@@ -1,5 +1,6 @@
 """A stream's records as messages: one AirbyteMessage per record, or RecordBlocks through the console entrypoint
-(see record_blocks); large Bulk results shaped in worker processes; progress logged as records go out."""
+(see record_blocks); large Bulk results shaped in worker processes; progress (ESTIMATE traces, log lines) kept as
+records go out."""
 
 from __future__ import annotations
 
@@ -10,47 +11,18 @@ from itertools import islice
 from typing import Any
 
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
-from salesforce_api import SalesforceSession
 from salesforce_api.bulk import BulkQueryResult
 
 from source_salesforce.page_workers import MIN_RECORDS as PARALLEL_MIN_RECORDS
 from source_salesforce.page_workers import PageWorkers
+from source_salesforce.progress import ReadProgress
 from source_salesforce.record_blocks import RecordBlock, RecordBlocks, record_block
 from source_salesforce.record_lines import record_line_parts
 from source_salesforce.records import RecordShaper
 
 logger = logging.getLogger("airbyte")
 
-PROGRESS_EVERY_SECONDS = 30.0
 BLOCK_RECORDS = 1_000  # Bulk rows per RecordBlock: few messages, and a block's bytes stay under a megabyte or so
-
-
-class Progress:
-    """Records and API calls of one stream's read, logged every PROGRESS_EVERY_SECONDS and at the end."""
-
-    def __init__(self, stream: str, session: SalesforceSession):
-        self._stream, self._session = stream, session
-        self._start = self._last = time.monotonic()
-        self._calls_at_start = session.calls
-        self.records = 0
-
-    def add(self, count: int) -> None:
-        self.records += count
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_EVERY_SECONDS:
-            self._last = now
-            self.log("progress")
-
-    def log(self, what: str) -> None:
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        logger.info(
-            "%s %s: %d records, %.0f records/s, %d API calls",
-            self._stream,
-            what,
-            self.records,
-            self.records / elapsed,
-            self._session.calls - self._calls_at_start,
-        )
 
 
 class RecordOutput:
@@ -61,13 +33,17 @@ class RecordOutput:
         stream: str,
         namespace: str | None,
         shaper: RecordShaper,
-        progress: Progress,
+        progress: ReadProgress,
         blocks: bool = False,
         page_workers: PageWorkers | None = None,
     ) -> None:
         self.stream, self.namespace, self.shaper, self.progress = stream, namespace, shaper, progress
         self._blocks = blocks
         self._page_workers = page_workers
+
+    def estimate(self, total: int | None) -> Iterator[AirbyteMessage]:
+        """The stream's ESTIMATE trace, once its total is first known (see ReadProgress.estimate)."""
+        return self.progress.estimate(total)
 
     def rest(self, records: list[Mapping[str, Any]]) -> Iterator[AirbyteMessage]:
         """A REST page's records, shaped."""

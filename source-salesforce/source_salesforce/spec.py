@@ -7,7 +7,7 @@ import pkgutil
 from typing import Any
 
 from airbyte_cdk.models import ConnectorSpecification, ConnectorSpecificationSerializer
-from salesforce_api.spec import credentials_spec
+from salesforce_api.spec import advanced_auth, credentials_spec
 
 
 def spec_dict() -> dict[str, Any]:
@@ -17,6 +17,7 @@ def spec_dict() -> dict[str, Any]:
     spec = json.loads(raw)
     credentials = spec["connectionSpecification"]["properties"]["credentials"]
     spec["connectionSpecification"]["properties"]["credentials"] = {**credentials_spec(), **credentials}
+    spec["advanced_auth"] = advanced_auth()
     return spec
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from airbyte_cdk.models import AirbyteMessage, ConfiguredAirbyteStream, FailureType, SyncMode
+from airbyte_cdk.models import AirbyteMessage, ConfiguredAirbyteStream, FailureType, SyncMode, Type
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from salesforce_api import BulkClient, RestClient, SalesforceSession
@@ -36,9 +36,10 @@ from salesforce_api.errors import ApiError, QueryTimeoutError, QuotaExceededErro
 from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
+from source_salesforce.progress import ReadProgress
 from source_salesforce.readers import BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
 from source_salesforce.record_blocks import RecordBlock
-from source_salesforce.record_output import Progress, RecordOutput
+from source_salesforce.record_output import RecordOutput
 from source_salesforce.records import RecordShaper
 from source_salesforce.schema import ObjectSchema
 from source_salesforce.soql import Position
@@ -132,7 +133,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         self._delete_stale_jobs()
         incremental = configured_stream.sync_mode == SyncMode.incremental
         cursor = self._choose_cursor(configured_stream) if incremental else None
-        progress = Progress(self.name, context.session)
+        progress = ReadProgress(self.name, context.session, self.namespace)
         output = RecordOutput(
             self.name,
             self.namespace,
@@ -355,7 +356,10 @@ class SalesforceStream(Stream, CheckpointMixin):
         for item in RestReader(context.rest, None, output).read_by_id(self._after_id(output, where)):
             if isinstance(item, str):
                 continue
-            count += item.count if isinstance(item, RecordBlock) else 1
+            if isinstance(item, RecordBlock):
+                count += item.count
+            elif item.type == Type.RECORD:
+                count += 1
             yield item
         if count:
             logger.warning(
@@ -425,6 +429,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             except QueryTimeoutError:
                 # Too many rows to even count quickly: one job, which splits itself while it times out.
                 logger.info("%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name)
+        yield from output.estimate(count)  # ESTIMATE: the COUNT() before Bulk
         windows = [] if count == 0 else planner.by_count(window, count, context.config.window)
         if not windows:
             yield self._set_position(cursor, Position(upper))
@@ -603,6 +608,7 @@ class SalesforceStream(Stream, CheckpointMixin):
                     logger.info(
                         "%s: counting the records timed out; reading them in Bulk jobs split on demand", self.name
                     )
+            yield from output.estimate(count)  # ESTIMATE: the COUNT() before Bulk
             if count is not None:
                 windows = planner.open_ended(lower, count, end)
             per_job = count // len(windows) if count else None

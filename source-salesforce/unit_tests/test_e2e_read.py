@@ -354,7 +354,7 @@ def test_console_entrypoint_bulk_read_matches_the_cdk_output(
         count = sum(r["stream"] == name for r in records)
         assert f"Read {count} records from {name} stream" in caplog.messages
     assert ("Shaping Bulk results in 2 worker processes" in caplog.messages) == bool(workers)
-    statuses = [m["trace"]["stream_status"]["status"] for m in messages if m["type"] == "TRACE"]
+    statuses = [m["trace"]["stream_status"]["status"] for m in messages if m.get("trace", {}).get("stream_status")]
     assert statuses == [m.trace.stream_status.status.name for m in expected.trace_messages if m.trace.stream_status]
 
 
