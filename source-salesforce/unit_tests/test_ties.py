@@ -79,7 +79,7 @@ def test_bulk_windows_and_resumes_around_a_tie_lose_and_duplicate_nothing(sf, or
     expected = account_ids(admin)
     if settings.get("start_date"):
         expected = sorted(r["Id"] for r in admin.records("Account") if r["SystemModstamp"] >= "2022-06-01T12")
-        cursors = [s.stream.stream_state.__dict__["cursor"] for s in sf.states(full)]
+        cursors = [s.stream.stream_state.__dict__.get("cursor") for s in sf.states(full)]
         assert TIE in cursors, "a window ended exactly at the tie's second"
     assert delivered == expected
     assert admin.calls()["by_endpoint"].get("POST /jobs/query", 0) >= 3
