@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -63,6 +64,7 @@ class Harness:
     states = staticmethod(lambda output: states(output))
     config = staticmethod(lambda *a, **k: make_config(*a, **k))
     let_org_clock_pass_changes = staticmethod(lambda: let_org_clock_pass_changes())
+    largest_tie = staticmethod(lambda *a, **k: largest_tie(*a, **k))
     resumes_from_every_checkpoint = staticmethod(lambda *a, **k: resumes_from_every_checkpoint(*a, **k))
 
 
@@ -163,3 +165,11 @@ def resumes_from_every_checkpoint(
         assert sorted(delivered + [r["Id"] for r in record_data(resumed)]) == all_ids
         checked += 1
     return checked
+
+
+def largest_tie(admin, sobject: str) -> int:
+    """The most records sharing one SystemModstamp. A query timing out on more rows than this can be split by
+    cursor time; one second is never split (a tie of more rows than the timeout allows fails the read)."""
+    stamps = Counter(r["SystemModstamp"] for r in admin.records(sobject))
+    assert stamps.most_common(1)[0][1] < len(admin.records(sobject)), "some window must be worth splitting"
+    return stamps.most_common(1)[0][1]

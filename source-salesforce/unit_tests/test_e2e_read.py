@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 import pytest
 import requests
@@ -152,17 +151,9 @@ def test_session_expiry_mid_sync_logs_in_again(sf, org, admin, config):
     assert sorted(ids) == sorted(r["Id"] for r in admin.records("Account"))
 
 
-def largest_tie(admin, sobject: str) -> int:
-    """The most records sharing one SystemModstamp. A query timing out on more rows than this can be split by
-    cursor time; one second is never split (a tie of more rows than the timeout allows fails the read)."""
-    stamps = Counter(r["SystemModstamp"] for r in admin.records(sobject))
-    assert stamps.most_common(1)[0][1] < len(admin.records(sobject)), "some window must be worth splitting"
-    return stamps.most_common(1)[0][1]
-
-
 def test_query_timeout_splits_the_window(sf, org, admin, config):
     streams = sf.discover(config)
-    admin.configure(query_timeout_rows=largest_tie(admin, "Contact"))
+    admin.configure(query_timeout_rows=sf.largest_tie(admin, "Contact"))
     output = sf.read(config, sf.configured_catalog(streams, ["Contact"], SyncMode.incremental))
     records = sf.records(output)
     assert len(records) == len({r["Id"] for r in records})
@@ -206,7 +197,7 @@ def test_removed_field_warns_and_read_continues(sf, org, admin, config):
 def test_bulk_query_timeout_splits_the_window(sf, org, admin):
     config = sf.config(org, force_api="bulk")
     streams = sf.discover(config)
-    admin.configure(query_timeout_rows=largest_tie(admin, "Contact"))
+    admin.configure(query_timeout_rows=sf.largest_tie(admin, "Contact"))
     output = sf.read(config, sf.configured_catalog(streams, ["Contact"], SyncMode.incremental))
     ids = [r["Id"] for r in sf.records(output)]
     assert len(ids) == len(set(ids))

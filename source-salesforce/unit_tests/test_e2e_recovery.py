@@ -35,7 +35,7 @@ def test_full_refresh_splits_on_query_timeout_and_finishes(sf, org, admin, api):
     """A full refresh whose query (REST, the COUNT() before Bulk, the Bulk job) times out is read in windows."""
     config = sf.config(org, force_api=api, bulk_threshold=5)
     catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.full_refresh)
-    admin.configure(query_timeout_rows=8)
+    admin.configure(query_timeout_rows=sf.largest_tie(admin, "Contact"))
     output = sf.read(config, catalog)
     ids = [r["Id"] for r in sf.records(output)]
     assert len(ids) == len(set(ids))  # each record once: windows do not overlap
@@ -45,7 +45,7 @@ def test_full_refresh_splits_on_query_timeout_and_finishes(sf, org, admin, api):
 
 
 def test_full_refresh_after_a_timeout_resumes_from_every_checkpoint(sf, org, admin):
-    admin.configure(query_timeout_rows=8, rest_page_size=3)
+    admin.configure(query_timeout_rows=sf.largest_tie(admin, "Contact"), rest_page_size=3)
     config = sf.config(org, force_api="rest")
     catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.full_refresh)
     full = sf.read(config, catalog)
