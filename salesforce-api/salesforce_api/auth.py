@@ -36,7 +36,8 @@ class Token:
 
 
 def check_url(url: str, setting: str) -> str:
-    """The base URL `url` names, as `scheme://host[:port]`: https, or http only for this machine (the emulator).
+    """The base URL `url` names, as `scheme://host[:port]` (and an Experience Cloud site's path prefix): https, or
+    http only for this machine (the emulator).
 
     Surrounding spaces and a scheme in capitals are fine. Errors never quote the value: it may hold a password
     (`https://user:password@host`, which is refused).
@@ -72,16 +73,24 @@ def check_url(url: str, setting: str) -> str:
             "(letters, digits and hyphens between dots, at most 63 characters between two dots).",
             setting=setting,
         )
-    if parts.path.strip("/") or parts.query or parts.fragment:
+    path = parts.path.rstrip("/")
+    # An Experience Cloud site logs in under its path prefix (https://acme.my.site.com/customers); nothing else has one.
+    if (path and not _is_site(host)) or parts.query or parts.fragment:
         raise ConfigError(
-            f"The setting '{setting}' must be the server's address only ({example}), without a path or query.",
+            f"The setting '{setting}' must be the server's address only ({example}), without a path or query "
+            "(a path only for an Experience Cloud site, such as https://acme.my.site.com/customers).",
             setting=setting,
         )
     if scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"The setting '{setting}' must use https:// (plain http is only allowed for localhost).", setting=setting
         )
-    return f"{scheme}://{parts.netloc}"
+    return f"{scheme}://{parts.netloc}{path}"
+
+
+def _is_site(host: str) -> bool:
+    """An Experience Cloud site's host (`*.my.site.com`, `*.force.com` but Lightning's own)."""
+    return host.endswith((".site.com", ".force.com")) and not host.endswith(".lightning.force.com")
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -303,7 +312,7 @@ class JwtBearer(Authenticator):
         host = (urlsplit(self.login_url).hostname or "").lower()
         if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
             return SANDBOX_LOGIN_URL
-        if host.endswith((".site.com", ".force.com")) and not host.endswith(".lightning.force.com"):
+        if _is_site(host):
             return self.login_url
         return DEFAULT_LOGIN_URL
 
