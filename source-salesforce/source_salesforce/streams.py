@@ -386,7 +386,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         return soql.truncate_to_millis(now.astimezone(UTC))
 
     def _api(self, shaper: RecordShaper) -> str:
-        """ "rest", "bulk" or "auto" (REST, switching to Bulk above bulk_threshold records), logged with the reason."""
+        """Which API reads the stream, logged with the reason: rest, bulk or auto (REST, Bulk above bulk_threshold)."""
         config = self._require_context().config
         wanted = config.force_api
         base64 = [name for name in shaper.columns if self._schema.fields[name].type == "base64"]
@@ -551,6 +551,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         is not one (it would skip every record before its cursor): it is ignored, and said so."""
         saved = self._state
         if saved.get(FULL_REFRESH_DONE):
+            self._state = {}  # a new full refresh starts
             return "", None
         if "cursor" in saved or "cursor_field" in saved:
             logger.warning(
@@ -558,6 +559,7 @@ class SalesforceStream(Stream, CheckpointMixin):
                 self.name,
                 _shown({k: saved.get(k) for k in ("cursor_field", "cursor", "last_id") if k in saved}, 200),
             )
+            self._state = {}
             return "", None
         windows = saved.get("windows")
         position = None
