@@ -2,7 +2,9 @@
 
 Each input must end in a clear config error that names what to fix (or, for inputs that are merely unusual, in a
 working sync): never a generic "Something went wrong", never exit 0 with records missing, never a secret in the
-output. Every input is judged and counted in RESULTS.md, as `bad-input corpus: ...` figures, before it is asserted on.
+output. Every input is judged and counted in RESULTS.md, as `bad-input corpus: ...` figures, before it is asserted on
+(`inputs tried` counts every run of a connector here, the set-up read of the state-shape cases included, which gets
+no verdict of its own).
 """
 
 from __future__ import annotations
