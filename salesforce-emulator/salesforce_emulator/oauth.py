@@ -104,8 +104,11 @@ def _error(error: str, description: str, status: int = 400) -> Response:
 
 async def token_endpoint(request: Request) -> Response:
     org = request.app.state.org
-    # The token call is a urlencoded form; the standard library reads it (no multipart support needed).
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    # The token call is a urlencoded form; the standard library reads it (no multipart support needed). Salesforce
+    # also takes the parameters in the query string of the POST (as Airbyte's declarative OAuth sends them); the
+    # form wins where both name one.
+    body = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    form = {**dict(request.query_params), **body}
     grant = form.get("grant_type")
     base_url = str(request.base_url).rstrip("/")
     scope = None
