@@ -8,8 +8,6 @@ import pytest
 from airbyte_cdk.models import SyncMode
 from salesforce_api import RestClient, connect
 
-PURGED_ID = "0038d0000PURGEDAAA"
-
 
 def delete_one(org, name: str, record_id: str) -> None:
     RestClient(connect(org.credentials("username_password"))).delete_one(name, record_id)
@@ -33,25 +31,18 @@ def test_a_deleted_record_is_reported_once_and_whole(sf, org, admin, cursor, api
     assert second.is_in_logs("1 deleted records reported by getDeleted")
 
 
-def test_a_purged_record_is_reported_as_a_stub_once(sf, org, admin, monkeypatch):
-    """A record purged from the Recycle Bin is only known to getDeleted (made here by adding its tombstone)."""
-    org_type = type(org.org)
-    original = org_type.replication
-
-    def with_tombstone(self, sobject, kind, start, end):
-        answer = original(self, sobject, kind, start, end)
-        if kind == "deleted":
-            answer["deletedRecords"].append({"id": PURGED_ID, "deletedDate": start})
-        return answer
-
-    monkeypatch.setattr(org_type, "replication", with_tombstone)
+def test_a_purged_record_is_reported_as_a_stub_once(sf, org, admin):
+    """A record purged from the Recycle Bin (a hard delete) is gone from queryAll and only known to getDeleted."""
     config = sf.config(org, include_purged_deletes=True)
     catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.incremental)
     first = sf.read(config, catalog)
+    victim = admin.records("Contact")[5]["Id"]
+    org.org.dml("Contact", "hardDelete", [{"Id": victim}])
     sf.let_org_clock_pass_changes()
     output = sf.read(config, catalog, [sf.states(first)[-1]])
-    stubs = [r for r in sf.records(output) if r["Id"] == PURGED_ID]
+    stubs = [r for r in sf.records(output) if r["Id"] == victim]
     assert len(stubs) == 1 and stubs[0]["IsDeleted"] is True and stubs[0]["SystemModstamp"].endswith("Z")
+    assert "LastName" not in stubs[0] or stubs[0]["LastName"] is None, "a stub: the row itself is gone"
     assert Counter(r["Id"] for r in sf.records(output)).most_common(1)[0][1] == 1
     # Records after the read's last STATE are followed by one, so a destination commits them.
     assert output.records_and_state_messages[-1].state is not None
