@@ -42,6 +42,7 @@ from destination_salesforce.plan import StreamPlan, build_plan, choose_operation
 from destination_salesforce.protocol import (
     TICK,
     DestinationStats,
+    UpToBadLine,
     catalog_to_json,
     message_to_json,
     parse_lines,
@@ -243,7 +244,8 @@ class DestinationSalesforce(Destination):
                     flush(key)
 
         try:
-            for message in read_with_deadlines(input_messages, next_deadline):
+            messages = UpToBadLine(read_with_deadlines(input_messages, next_deadline))
+            for message in messages:
                 if message is TICK:
                     flush_due()
                 elif message.type == Type.RECORD:
@@ -261,7 +263,7 @@ class DestinationSalesforce(Destination):
                     except ValueFormatError as exc:
                         processed += 1
                         placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, data)
-                        reject(buffer, plan.stream, placeholder, "INVALID_VALUE", str(exc), [exc.target])
+                        reject(buffer, plan.stream, placeholder, exc.code, str(exc), [exc.target])
                         rejects.check(processed)
                         continue
                     buffer.records.append(prepared)
@@ -281,6 +283,8 @@ class DestinationSalesforce(Destination):
             for key in plans:
                 flush(key)
             yield from released()
+            if messages.error is not None:
+                raise messages.error  # only now: the records and STATEs before the bad line are in
             if pending:
                 raise RuntimeError(f"{len(pending)} STATE messages were never released")  # a bug, not bad input
         finally:
@@ -303,7 +307,8 @@ class DestinationSalesforce(Destination):
         return parser.parse_args(args)
 
     def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterable[AirbyteMessage]:
-        return parse_lines(input_stream)
+        # Bytes, so that a line that is not UTF-8 is reported with its number.
+        return parse_lines(getattr(input_stream, "buffer", input_stream))
 
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         if parsed_args.command == "discover":

@@ -13,7 +13,7 @@ from salesforce_api import BulkClient, RestClient
 from salesforce_api.errors import ConfigError
 
 from destination_salesforce.bulk_jobs import BulkJobs, BulkWriter, Failures
-from destination_salesforce.mapping import PreparedRecord, RecordMapper, dedupe_last_wins, split_rounds
+from destination_salesforce.mapping import PreparedRecord, RecordMapper, dedupe_last_wins, field_limits, split_rounds
 from destination_salesforce.resolve import resolve_ids
 from destination_salesforce.spec import WriterConfig
 from destination_salesforce.writers import (
@@ -221,7 +221,7 @@ def build_plan(
     if config.external_id_field:
         passthrough.add(config.external_id_field)
     key_fields = [k for k in (config.external_id_field, "Id") if k]
-    mapper = RecordMapper(config.column_mapping, types, key_fields, passthrough)
+    mapper = RecordMapper(config.column_mapping, types, key_fields, passthrough, field_limits(describe["fields"]))
     return StreamPlan(
         stream, sobject, operation, dedupe, mapper, rest, config.external_id_field, logger,
         **writers(sobject, operation, config, rest, bulk),

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import queue
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -29,7 +32,10 @@ def message_to_json(message: AirbyteMessage) -> str:
     stats = message.state.destinationStats if message.state is not None else None
     if isinstance(stats, DestinationStats) and stats.rejectedRecordCount is not None:
         document["state"]["destinationStats"]["rejectedRecordCount"] = stats.rejectedRecordCount
-    return orjson.dumps(document).decode()
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:  # an integer beyond 64 bits, or a Decimal, in a state echoed back (see decode_line)
+        return json.dumps(document, default=float, separators=(",", ":"))
 
 
 def catalog_to_json(catalog: DestinationCatalog) -> str:
@@ -47,15 +53,31 @@ def catalog_to_json(catalog: DestinationCatalog) -> str:
     ).decode()
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[AirbyteMessage]:
-    """One message per non-blank line. A line that is not a valid message stops the write, naming its number
-    and what is wrong with its shape (the line itself is not quoted: it may hold personal data)."""
+class BadInputLine(AirbyteTracedException):
+    """A stdin line that is not a message. The write commits what came before it, then fails with this."""
+
+
+BOM = b"\xef\xbb\xbf"
+# A run of 19 digits may be a number beyond 64 bits or 17 significant digits, which orjson turns into a float.
+LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def parse_lines(lines: Iterable[bytes | str]) -> Iterator[AirbyteMessage]:
+    """One message per non-blank line (UTF-8 bytes, or text). A line that is not a valid message stops the input
+    with a BadInputLine naming its number and what is wrong with it (the line itself is not quoted: it may hold
+    personal data). A UTF-8 byte order mark before the first line is skipped."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, str):
+            line = line.encode("utf-8", errors="surrogatepass")
+        if number == 1 and line.startswith(BOM):
+            line = line[len(BOM) :]
         if not line.strip():
             continue
         try:
-            document = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            document = decode_line(line)
+        except UnicodeDecodeError as exc:
+            raise _bad_line(number, f"it is not valid UTF-8 (byte {exc.start + 1})", str(exc)) from None
+        except ValueError as exc:
             raise _bad_line(number, "it is not JSON", str(exc)) from None
         problem = shape_problem(document)
         if problem:
@@ -66,6 +88,31 @@ def parse_lines(lines: Iterable[str]) -> Iterator[AirbyteMessage]:
             # The serialiser's own text quotes values of the line: only its kind is kept.
             problem = f"it does not follow the protocol ({type(exc).__name__})"
             raise _bad_line(number, problem, problem) from None
+
+
+def decode_line(line: bytes) -> Any:
+    """A JSON line with every number exact. orjson reads the usual line; a line it would round (an integer beyond
+    64 bits, more digits than a double holds) or refuses for a number's size is read again by the standard library,
+    integers as int and other numbers as Decimal. NaN and Infinity are not JSON: refused either way."""
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if "number" not in str(exc):
+            if "UTF-8" in str(exc):
+                line.decode("utf-8")  # raises the UnicodeDecodeError that says where
+            raise
+        return _exact(line)
+    if LONG_DIGITS.search(line):
+        return _exact(line)
+    return document
+
+
+def _exact(line: bytes) -> Any:
+    return json.loads(line.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 MESSAGE_BODIES = {t.value: t.value.lower() for t in Type}
@@ -92,17 +139,32 @@ def shape_problem(document: Any) -> str | None:
             return "its record has no 'stream' name"
         if not isinstance(body.get("data"), dict):
             return "its record's 'data' is not an object"
-        if not isinstance(body.get("emitted_at"), int | float) or isinstance(body["emitted_at"], bool):
+        if not isinstance(body.get("emitted_at"), int | float | Decimal) or isinstance(body["emitted_at"], bool):
             return "its record's 'emitted_at' is not a number"
     return None
 
 
-def _bad_line(number: int, problem: str, detail: str) -> AirbyteTracedException:
-    return AirbyteTracedException(
+def _bad_line(number: int, problem: str, detail: str) -> BadInputLine:
+    return BadInputLine(
         message=f"Input line {number} is not a valid Airbyte message: {problem}.",
         internal_message=f"Input line {number}: {detail[:200]}",
         failure_type=FailureType.system_error,
     )
+
+
+class UpToBadLine:
+    """The messages before the first bad line. The write loop commits them and emits their STATEs, then raises
+    `error` (the BadInputLine, or None when the input was whole)."""
+
+    def __init__(self, messages: Iterable[Any]) -> None:
+        self.messages = messages
+        self.error: BadInputLine | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self.messages
+        except BadInputLine as exc:
+            self.error = exc
 
 
 class Tick:
