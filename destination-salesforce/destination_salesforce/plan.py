@@ -26,6 +26,7 @@ from destination_salesforce.writers import (
 
 ASSIGNMENT_RULE_OBJECTS = {"Lead", "Case"}  # Bulk API 2.0's assignmentRuleId applies to these
 RETRY_CHUNK = 10_000
+RESCUE_MIN = 200  # records a failed Bulk job left unprocessed go through Collections from this many down
 
 
 def is_event(sobject: str) -> bool:
@@ -132,6 +133,7 @@ class StreamPlan:
     bulk: BulkClient | None = None
     bulk_options: dict[str, Any] = field(default_factory=dict)
     bulk_threshold: int | None = None  # api auto: smaller writes go through Collections; None: always Bulk
+    rescue: Writer | None = None  # Collections, for the records of Bulk jobs that fail as a whole (see _rescue)
 
     def __post_init__(self) -> None:
         self.jobs: BulkJobs | None = None
@@ -187,13 +189,35 @@ class StreamPlan:
     def _retry(self, failures: Failures) -> Failures:
         """Failures of a settled Bulk job, after the retryable ones were written again (in chunks, so that a whole
         failed job does not come back into memory at once)."""
-        final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES]
-        retry = [r for r, o in failures if o.code in RETRYABLE_CODES]
+        unprocessed = [r for r, o in failures if o.code == "UNPROCESSED"]
+        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"] + self._rescue(unprocessed)
+        final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES or o.code == "UNPROCESSED"]
+        retry = [r for r, o in failures if o.code in RETRYABLE_CODES and o.code != "UNPROCESSED"]
         for start in range(0, len(retry), RETRY_CHUNK):
             chunk = retry[start : start + RETRY_CHUNK]
             outcomes = write_with_retries(self.bulk_writer, chunk, self.logger)
             final.extend((r, o) for r, o in zip(chunk, outcomes, strict=True) if not o.success)
         return final
+
+    def _rescue(self, records: Sequence[PreparedRecord]) -> Failures:
+        """Records a failed Bulk job left unprocessed, sent again in a job of their own; when that job fails as a
+        whole too, in two halves, and so on down to RESCUE_MIN records, which go through Collections: it judges each
+        record on its own, so a value that fails whole jobs costs only its own record, not futile retries of all."""
+        if not records:
+            return []
+        if len(records) <= RESCUE_MIN and self.rescue is not None:
+            outcomes = write_with_retries(self.rescue, records, self.logger)
+            return [(r, o) for r, o in zip(records, outcomes, strict=True) if not o.success]
+        outcomes = self.bulk_writer.write(records)
+        failures = [(r, o) for r, o in zip(records, outcomes, strict=True) if not o.success]
+        again = [r for r, o in failures if o.code == "UNPROCESSED"]
+        if len(again) == 1 and len(records) == 1:
+            return failures  # nothing left to set apart: the record's own job failed
+        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"]
+        if len(again) == len(records):
+            half = len(again) // 2
+            return failures + self._rescue(again[:half]) + self._rescue(again[half:])
+        return failures + self._rescue(again)
 
 
 def build_plan(
@@ -242,6 +266,10 @@ def writers(sobject: str, operation: str, config: WriterConfig, rest: RestClient
     if config.api == "collections" or (config.api == "auto" and bulk_cannot_assign):
         return chosen  # Bulk could not honour Auto Assign TRUE without a rule id: auto stays on Collections
     chosen["bulk"] = bulk
+    chosen["rescue"] = chosen.get("collections") or CollectionsWriter(
+        rest, sobject, operation, external_id_field=config.external_id_field,
+        auto_assign_header=config.auto_assign_header,
+    )  # fmt: skip
     chosen["bulk_options"] = {
         "external_id_field": config.external_id_field,
         "assignment_rule_id": config.assignment_rule_id if config.auto_assign else None,

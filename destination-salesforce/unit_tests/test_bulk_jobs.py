@@ -112,3 +112,23 @@ def test_a_new_field_starts_a_new_job(emulator, caplog) -> None:
     rows = emulator.admin.records("X__c")
     assert {r["Name"] for r in rows} >= {"a", "b", "c"}
     assert [r["Name"] for r in rows if r.get("Integer__c") == 4] == [r["Id"] for r in rows if r.get("Integer__c") == 4]
+
+
+def test_a_value_that_fails_whole_jobs_costs_no_other_record(emulator, h, caplog) -> None:
+    """A 200,000-character cell fails the whole Bulk job (past Bulk's 131,072 characters a field). The job's
+    errorMessage is logged, and its records go again in halves until the offending one goes through Collections."""
+    messages = [h.record("s", {"External_Id__c": f"T-{i}", "Text__c": "ok"}) for i in range(1000)]
+    messages.insert(500, h.record("s", {"External_Id__c": "T-huge", "Attachment__c": "QUJD" * 50_000}))
+    emulator.admin.reset_calls()
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        out = h.write(batch_config(emulator, h), h.catalog(h.stream("s")), [*messages, h.state("s")])
+
+    assert out[0].state.destinationStats.rejectedRecordCount == 0
+    rows = {r["External_Id__c"]: r for r in ours(h.live(emulator, "X__c"), "T-")}
+    assert len(rows) == 1001 and len(rows["T-huge"]["Attachment__c"]) == 200_000
+    assert any(
+        "ended Failed: ClientInputError : field larger than field limit" in r.getMessage() for r in caplog.records
+    )
+    calls = endpoints(emulator)
+    assert calls["POST ingest"] <= 6, calls  # halves, not five futile retries of all 1,001
+    assert calls["PATCH External_Id__c"] <= 2, calls  # only the last 250 or fewer through Collections
