@@ -118,9 +118,14 @@ class DestinationSalesforce(Destination):
         the matching keys of append_dedup are the object's external id fields."""
         cfg = WriterConfig.from_mapping(config)
         rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
+        try:
+            listing = rest.describe_global()
+        except NotFoundError:
+            check_api_version(rest)
+            raise
         names = [
             o["name"]
-            for o in rest.describe_global()["sobjects"]
+            for o in listing["sobjects"]
             if (o.get("createable") or o.get("updateable")) and not o.get("deprecatedAndHidden")
         ]
         operations: list[DestinationOperation] = []
@@ -330,9 +335,17 @@ class DestinationSalesforce(Destination):
         check_api_name(config["object"], "object")
         if config.get("external_id_field"):
             check_api_name(config["external_id_field"], "external_id_field")
+        targets: set[str] = set()
         for rule in config.get("column_mapping") or ():
             for part in str(rule["target"]).split(".", 1):
                 check_api_name(part, "column_mapping target")
+            if rule["target"].lower() in targets:  # field names are case-insensitive
+                raise ConfigError(
+                    f"The setting 'column_mapping' maps two sources onto the target {rule['target']}: "
+                    "keep one rule per target field.",
+                    setting="column_mapping",
+                )
+            targets.add(rule["target"].lower())
 
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)
@@ -365,11 +378,24 @@ def describe_object(rest: RestClient, sobject: str, setting: str) -> Mapping[str
     try:
         return rest.describe(sobject)
     except NotFoundError:
+        check_api_version(rest)
         raise ConfigError(
             f"The object {sobject} (setting '{setting}') does not exist in this org, or this user cannot see it: "
             "check its API name (custom objects end in __c, platform events in __e) and the user's permissions.",
             setting=setting,
         ) from None
+
+
+def check_api_version(rest: RestClient) -> None:
+    """A ConfigError naming api_version when the org does not serve it (every resource of it is then NOT_FOUND)."""
+    served = rest.api_versions()
+    version = rest.session.api_version
+    if served and version not in served:
+        raise ConfigError(
+            f"The setting 'api_version' is {version}, which this org does not serve: it serves {served[0]} to "
+            f"{served[-1]}.",
+            setting="api_version",
+        )
 
 
 def _operations(describe: Mapping[str, Any]) -> list[DestinationOperation]:
