@@ -58,8 +58,9 @@ class BadInputLine(AirbyteTracedException):
 
 
 BOM = b"\xef\xbb\xbf"
-# A run of 19 digits may be a number beyond 64 bits or 17 significant digits, which orjson turns into a float.
-LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# A number orjson would round to a double: a run of 19 digits (beyond 64 bits, or more significant digits than a
+# double holds) or a three-digit exponent (beyond a double's range, e.g. 1e-400 read as 0.0).
+LONG_DIGITS = re.compile(rb"[0-9]{19}|[eE][-+]?[0-9]{3}")
 
 
 def parse_lines(lines: Iterable[bytes | str]) -> Iterator[AirbyteMessage]:
@@ -78,6 +79,8 @@ def parse_lines(lines: Iterable[bytes | str]) -> Iterator[AirbyteMessage]:
         except UnicodeDecodeError as exc:
             raise _bad_line(number, f"it is not valid UTF-8 (byte {exc.start + 1})", str(exc)) from None
         except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's guard against quadratic-time conversions
+                raise _bad_line(number, "it holds an integer of more than 4,300 digits", str(exc)) from None
             raise _bad_line(number, "it is not JSON", str(exc)) from None
         problem = shape_problem(document)
         if problem:

@@ -179,3 +179,10 @@ def test_one_value_longer_than_its_field_is_rejected_and_the_bulk_job_holds_the_
     assert len([r for r in h.live(emulator, "X__c") if str(r.get("External_Id__c")).startswith("L-")]) == 1000
     jobs = [e for e in emulator.admin.calls()["by_endpoint"] if e == "POST /jobs/ingest"]
     assert jobs, "written through Bulk"
+
+
+def test_an_exponent_beyond_a_double_keeps_its_value_and_a_5000_digit_integer_is_named() -> None:
+    (message,) = parse_lines([record_line('{"a": 1e-400, "b": 2.5e308}')])
+    assert message.record.data == {"a": Decimal("1e-400"), "b": Decimal("2.5e308")}
+    with pytest.raises(AirbyteTracedException, match="line 1 .*integer of more than 4,300 digits"):
+        list(parse_lines([record_line('{"a": ' + "9" * 5000 + "}")]))
