@@ -7,7 +7,6 @@ import dataclasses
 import enum
 import json
 import queue
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -58,9 +57,11 @@ class BadInputLine(AirbyteTracedException):
 
 
 BOM = b"\xef\xbb\xbf"
-# A number orjson would round to a double: a run of 19 digits (beyond 64 bits, or more significant digits than a
-# double holds) or a three-digit exponent (beyond a double's range, e.g. 1e-400 read as 0.0).
-LONG_DIGITS = re.compile(rb"[0-9]{19}|[eE][-+]?[0-9]{3}")
+# What may be a number orjson rounds to a double: a run of 19 digits (beyond 64 bits, or more significant digits than
+# a double holds) or a negative three-digit exponent (1e-400 reads as 0.0; a positive one orjson refuses). Found by
+# substring search in the line with every digit made 0: far faster than a regular expression.
+ZERO_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+NINETEEN_DIGITS = b"0" * 19
 
 
 def parse_lines(lines: Iterable[bytes | str]) -> Iterator[AirbyteMessage]:
@@ -105,7 +106,8 @@ def decode_line(line: bytes) -> Any:
                 line.decode("utf-8")  # raises the UnicodeDecodeError that says where
             raise
         return _exact(line)
-    if LONG_DIGITS.search(line):
+    masked = line.translate(ZERO_DIGITS)
+    if NINETEEN_DIGITS in masked or b"e-000" in masked or b"E-000" in masked:
         return _exact(line)
     return document
 
