@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,15 @@ def message_to_json(message: AirbyteMessage) -> str:
     try:
         return orjson.dumps(document).decode()
     except TypeError:  # an integer beyond 64 bits, or a Decimal, in a state echoed back (see decode_line)
-        return json.dumps(document, default=float, separators=(",", ":"))
+        return json.dumps(document, default=_json_number, separators=(",", ":"))
+
+
+def _json_number(value: Any) -> Any:
+    """A Decimal of an echoed state as a JSON number, or as text when no double can hold it (JSON has no Infinity)."""
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if math.isfinite(number) else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def catalog_to_json(catalog: DestinationCatalog) -> str:

@@ -186,3 +186,13 @@ def test_an_exponent_beyond_a_double_keeps_its_value_and_a_5000_digit_integer_is
     assert message.record.data == {"a": Decimal("1e-400"), "b": Decimal("2.5e308")}
     with pytest.raises(AirbyteTracedException, match="line 1 .*integer of more than 4,300 digits"):
         list(parse_lines([record_line('{"a": ' + "9" * 5000 + "}")]))
+
+
+def test_a_state_holding_a_number_beyond_a_double_is_still_json() -> None:
+    line = b'{"type": "STATE", "state": {"type": "LEGACY", "data": {"a": 1e400, "b": 0.5, "c": ' + str(BIG).encode()
+    (message,) = parse_lines([line + b"}}}"])
+    assert json.loads(message_to_json(message))["state"]["data"] == {"a": "1E+400", "b": 0.5, "c": BIG}
+
+
+def test_a_checkbox_takes_1_and_0_read_exactly_too() -> None:
+    assert format_json("boolean", Decimal("1"), "c") is True and format_json("boolean", Decimal("0"), "c") is False
