@@ -190,7 +190,9 @@ class StreamPlan:
         """Failures of a settled Bulk job, after the retryable ones were written again (in chunks, so that a whole
         failed job does not come back into memory at once)."""
         unprocessed = [r for r, o in failures if o.code == "UNPROCESSED"]
-        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"] + self._rescue(unprocessed)
+        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"]
+        for start in range(0, len(unprocessed), RETRY_CHUNK):
+            failures.extend(self._rescue(unprocessed[start : start + RETRY_CHUNK]))
         final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES or o.code == "UNPROCESSED"]
         retry = [r for r, o in failures if o.code in RETRYABLE_CODES and o.code != "UNPROCESSED"]
         for start in range(0, len(retry), RETRY_CHUNK):
