@@ -211,7 +211,9 @@ def control_characters(api: str) -> Case:
 
 def dates_out_of_range() -> Case:
     bad = [{"Date__c": "0000-01-01"}, {"Date__c": "10000-01-01"}, {"DateTime__c": "9999-12-31T23:59:59-14:00"},
-           {"DateTime__c": "0001-01-01T00:00:00+14:00"}, {"Time__c": "25:61"}, {"Checkbox__c": "maybe"}]  # fmt: skip
+           {"DateTime__c": "0001-01-01T00:00:00+14:00"}, {"Time__c": "25:61"}, {"Checkbox__c": "maybe"},
+           {"Date__c": "2024-02-29"}]  # fmt: skip
+    # The last record is good: a stream whose every record is rejected fails the sync under the default reject policy.
     keys = [key("date", i) for i in range(len(bad))]
     stdin = b"".join(line({"External_Id__c": k, **v}) for k, v in zip(keys, bad, strict=True)) + state(1)
     return Case({"api": "bulk", "bulk_threshold": 1}, stdin, keys)
