@@ -195,6 +195,10 @@ class BulkJobs:
         self.in_flight = None
         try:
             job = self.bulk.wait_ingest(job_id, expected_records=part.count)
+            if job.state in ("Failed", "Aborted"):
+                logger.warning(
+                    "Bulk job %s for %s ended %s: %s", job_id, self.sobject, job.state, job.error_message or "no reason"
+                )
             failures = _failures(job, part)
         finally:
             part.close()
@@ -235,7 +239,10 @@ def _match(job: IngestJob, part: _Part, *, with_successes: bool) -> Failures | N
         return None
     for outcomes in results.values():
         outcomes.reverse()  # popped from the end: the first result row for a CSV row is claimed first
-    missing = Outcome.failure("RESULT_MISSING", f"Bulk job {job.id} returned no result for this record")
+    if job.state in ("Failed", "Aborted"):  # a row without a result was not processed
+        missing = Outcome.failure("UNPROCESSED", f"job {job.id} ended {job.state}: {job.error_message or ''}")
+    else:
+        missing = Outcome.failure("RESULT_MISSING", f"Bulk job {job.id} returned no result for this record")
     failures: Failures = []
     for record in part.read_records():
         claimed = results.get(_row_hash([_cell(record.values, name) for name in part.header]))

@@ -97,9 +97,14 @@ class DestinationSalesforce(Destination):
         soft_delete). The write takes them back as each configured stream's primary_key."""
         cfg = WriterConfig.from_mapping(config)
         rest = RestClient(connect(cfg.credentials, api_version=cfg.api_version))
+        try:
+            listing = rest.describe_global()
+        except NotFoundError:
+            check_api_version(rest)
+            raise
         names = [
             o["name"]
-            for o in rest.describe_global()["sobjects"]
+            for o in listing["sobjects"]
             if (o.get("createable") or o.get("updateable")) and not o.get("deprecatedAndHidden")
         ]
         operations: list[DestinationOperation] = []
@@ -164,7 +169,8 @@ class DestinationSalesforce(Destination):
         return parser.parse_args(args)
 
     def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterable[AirbyteMessage]:
-        return parse_lines(input_stream)
+        # Bytes, so that a line that is not UTF-8 is reported with its number.
+        return parse_lines(getattr(input_stream, "buffer", input_stream))
 
     # The CDK's readers turn a broken config or catalog file into a generic system error; these name the file and
     # the fault, as config errors.
@@ -199,8 +205,8 @@ class DestinationSalesforce(Destination):
         return super().run_cmd(parsed_args)
 
     def validate_config(self, config: Mapping[str, Any]) -> None:
-        """Unknown settings, the config against the spec, then the names that reach URLs and queries; ConfigError
-        naming the setting."""
+        """Unknown settings, the config against the spec, then the names that reach URLs and queries and the targets
+        of column_mapping (one rule per target field); ConfigError naming the setting."""
         spec = self.spec().connectionSpecification
         unknown_settings(config, spec)
         check_against_spec(config, spec)
@@ -209,9 +215,17 @@ class DestinationSalesforce(Destination):
             for setting in ("object", "external_id_field"):
                 if scope.get(setting):
                     check_api_name(scope[setting], prefix + setting)
+            targets: set[str] = set()
             for rule in scope.get("column_mapping") or ():
                 for part in str(rule["target"]).split(".", 1):
                     check_api_name(part, f"{prefix}column_mapping target")
+                if rule["target"].lower() in targets:  # field names are case-insensitive
+                    raise ConfigError(
+                        f"The setting '{prefix}column_mapping' maps two sources onto the target {rule['target']}: "
+                        "keep one rule per target field.",
+                        setting=f"{prefix}column_mapping",
+                    )
+                targets.add(rule["target"].lower())
 
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)
@@ -277,11 +291,24 @@ def describe_object(rest: RestClient, sobject: str, setting: str) -> Mapping[str
     try:
         return rest.describe(sobject)
     except NotFoundError:
+        check_api_version(rest)
         raise ConfigError(
             f"The object {sobject} (setting '{setting}') does not exist in this org, or this user cannot see it: "
             "check its API name (custom objects end in __c, platform events in __e) and the user's permissions.",
             setting=setting,
         ) from None
+
+
+def check_api_version(rest: RestClient) -> None:
+    """A ConfigError naming api_version when the org does not serve it (every resource of it is then NOT_FOUND)."""
+    served = rest.api_versions()
+    version = rest.session.api_version
+    if served and version not in served:
+        raise ConfigError(
+            f"The setting 'api_version' is {version}, which this org does not serve: it serves {served[0]} to "
+            f"{served[-1]}.",
+            setting="api_version",
+        )
 
 
 def _operations(describe: Mapping[str, Any]) -> list[DestinationOperation]:

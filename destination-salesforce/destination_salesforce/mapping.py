@@ -26,12 +26,18 @@ STRING_TYPES = {
 }  # fmt: skip
 
 
-class ValueFormatError(ValueError):
-    """A value that cannot become the target field's type: the record is rejected, not the sync."""
+MAX_DIGITS = 18  # Salesforce numbers hold at most 18 digits, so every integer sent fits in 64 bits
+LENGTH_TYPES = STRING_TYPES - {"id", "reference", "base64"} | {"multipicklist"}  # a length in characters
+NUMBER_TYPES = {"int", "double", "currency", "percent"}
 
-    def __init__(self, target: str, message: str) -> None:
+
+class ValueFormatError(ValueError):
+    """A value the target field cannot take: the record is rejected (with a Salesforce-like `code`), not the sync."""
+
+    def __init__(self, target: str, message: str, code: str = "INVALID_VALUE") -> None:
         super().__init__(f"{target}: {message}")
         self.target = target
+        self.code = code
 
 
 def get_path(data: Mapping[str, Any], path: str) -> Any:
@@ -96,6 +102,8 @@ class RecordFilter:
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, Decimal):
+        return value
     if isinstance(value, (int, float)):
         return Decimal(str(value))
     if isinstance(value, str):
@@ -109,7 +117,13 @@ def _number(value: Any) -> Decimal | None:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, default=str)
+        if isinstance(value, (list, dict))
+        else str(value)
+    )
 
 
 def _equal(actual: Any, expected: Any) -> bool:
@@ -148,25 +162,42 @@ def _datetime(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def format_json(sf_type: str | None, value: Any, target: str = "value") -> Any:
-    """`value` as Salesforce expects it in JSON for a field of describe type `sf_type` (None: as it is)."""
+def field_limits(fields: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """What each field of a describe takes at most: text fields their length in characters, number fields the digits
+    before the decimal point (MAX_DIGITS when the describe does not say). A value beyond is rejected before upload:
+    in a Bulk job, one such value can fail the whole job."""
+    limits: dict[str, int] = {}
+    for f in fields:
+        if f.get("type") in LENGTH_TYPES and f.get("length"):
+            limits[f["name"]] = int(f["length"])
+        elif f.get("type") == "int":
+            limits[f["name"]] = min(int(f.get("digits") or MAX_DIGITS), MAX_DIGITS)
+        elif f.get("type") in NUMBER_TYPES:
+            precision = int(f.get("precision") or 0)
+            limits[f["name"]] = precision - int(f.get("scale") or 0) if precision else MAX_DIGITS
+    return limits
+
+
+def format_json(sf_type: str | None, value: Any, target: str = "value", limit: int = 0) -> Any:
+    """`value` as Salesforce expects it in JSON for a field of describe type `sf_type` (None: as it is); `limit` is
+    the field's entry in `field_limits` (0: none)."""
     if value is None:
         return None
     try:
-        if sf_type in STRING_TYPES:
-            return _text(value)
+        if sf_type in STRING_TYPES or sf_type == "multipicklist":
+            if sf_type == "multipicklist" and isinstance(value, list):
+                text = ";".join(_text(v) for v in value)
+            else:
+                text = _text(value)
+            if limit and sf_type in LENGTH_TYPES and len(text) > limit:
+                raise ValueFormatError(
+                    target, f"{len(text)} characters, more than the field's length of {limit}", "STRING_TOO_LONG"
+                )
+            return text
         if sf_type == "boolean":
             return _boolean(value)
-        if sf_type == "int":
-            number = _number(value)
-            if number is None or number != number.to_integral_value():
-                raise ValueError(f"expected an integer, got {_text(value)[:40]!r}")
-            return int(number)
-        if sf_type in ("double", "currency", "percent"):
-            number = _number(value)
-            if number is None:
-                raise ValueError(f"expected a number, got {_text(value)[:40]!r}")
-            return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
+        if sf_type in NUMBER_TYPES:
+            return _json_number(sf_type, value, target, limit or MAX_DIGITS)
         if sf_type == "date":
             if isinstance(value, str) and len(value.strip()) == 10:
                 return date.fromisoformat(value.strip()).isoformat()
@@ -177,17 +208,37 @@ def format_json(sf_type: str | None, value: Any, target: str = "value") -> Any:
         if sf_type == "time":
             parsed = value if isinstance(value, time) else time.fromisoformat(str(value).strip().rstrip("Z"))
             return parsed.strftime("%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
-        if sf_type == "multipicklist":
-            return ";".join(_text(v) for v in value) if isinstance(value, list) else _text(value)
+    except ValueFormatError:
+        raise
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise ValueFormatError(target, str(exc)) from None
+    if isinstance(value, Decimal) or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+        return _text(value)  # no field type to go by (a lookup's external id): exact text, which JSON can carry
     return value
+
+
+def _json_number(sf_type: str, value: Any, target: str, digits: int) -> int | float:
+    """A finite number with at most `digits` digits before the decimal point: an int when integral (and given without
+    a decimal point), a float otherwise."""
+    number = _number(value)
+    kind = "an integer" if sf_type == "int" else "a number"
+    if number is None or not number.is_finite():
+        raise ValueError(f"expected {kind}, got {_text(value)[:40]!r}")
+    integral = number == number.to_integral_value()
+    if sf_type == "int" and not integral:
+        raise ValueError(f"expected an integer, got {_text(value)[:40]!r}")
+    if number and number.adjusted() + 1 > digits:
+        found = f"{_text(value)[:40]} has {number.adjusted() + 1} digits before the decimal point"
+        raise ValueFormatError(target, f"{found}; the field holds {digits}", "NUMBER_OUTSIDE_VALID_RANGE")
+    if sf_type == "int" or (integral and "." not in str(value)):
+        return int(number)
+    return float(number)
 
 
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)) and value in (0, 1):
+    if isinstance(value, (int, float, Decimal)) and value in (0, 1):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
         return value.strip().lower() in ("true", "1", "yes")
@@ -195,15 +246,16 @@ def _boolean(value: Any) -> bool:
 
 
 def csv_value(value: Any) -> str:
-    """A JSON-formatted value as Bulk API 2.0 CSV text (null is #N/A; numbers never in exponent form)."""
-    if value is None:
+    """A JSON-formatted value as Bulk API 2.0 CSV text: null and the empty string are #N/A (an empty cell would leave
+    the field unchanged, where Collections clears it); numbers never in exponent form."""
+    if value is None or value == "":
         return CSV_NULL
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return format(Decimal(str(value)), "f")
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        return json.dumps(value, default=str)
     return str(value)
 
 
@@ -251,12 +303,15 @@ class RecordMapper:
         key_fields: Iterable[str] = (),
         passthrough: Iterable[str] | None = None,
         lookups: ParentLookups | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         """Without rules, the record's fields named in `passthrough` (default: every typed field) are written, and
-        parent external ids carried beside reference fields through `lookups`."""
+        parent external ids carried beside reference fields through `lookups`. `limits` (from `field_limits`) bounds
+        text lengths and number digits."""
         self.rules = tuple(rules)
         self.lookups = lookups if not self.rules else None
         self.field_types = dict(field_types)
+        self.limits = dict(limits or {})
         self.key_fields = tuple(key_fields)
         self.passthrough = set(self.field_types if passthrough is None else passthrough)
         # What an incoming name can stand for: a field to write, or (with rules) the first part of a rule's source.
@@ -300,7 +355,7 @@ class RecordMapper:
             pairs = ((rule.target, get_path(data, rule.source)) for rule in self.rules)
             for target, value in pairs:
                 if value is not MISSING:  # an absent column leaves the field untouched, unlike an explicit null
-                    values[target] = format_json(self.field_types.get(target), value, target)
+                    values[target] = self._format(target, value)
             return values
         for name, value in data.items():
             target = self.target_of(name)
@@ -309,10 +364,13 @@ class RecordMapper:
             if self.lookups is not None and target not in self.field_types:
                 self.lookups.add(values, target, value)
                 continue
-            values[target] = format_json(self.field_types.get(target), value, target)
+            values[target] = self._format(target, value)
         if self.lookups is not None:
             self.lookups.finish(values)
         return values
+
+    def _format(self, target: str, value: Any) -> Any:
+        return format_json(self.field_types.get(target), value, target, self.limits.get(target, 0))
 
     def _renamed(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """The record with its field names as the rules spell them (the same record when they already do)."""

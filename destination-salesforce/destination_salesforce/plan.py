@@ -20,6 +20,7 @@ from destination_salesforce.mapping import (
     RecordFilter,
     RecordMapper,
     dedupe_last_wins,
+    field_limits,
     split_rounds,
 )
 from destination_salesforce.resolve import resolve_ids
@@ -35,6 +36,7 @@ from destination_salesforce.writers import (
 
 ASSIGNMENT_RULE_OBJECTS = {"Lead", "Case"}  # Bulk API 2.0's assignmentRuleId applies to these
 RETRY_CHUNK = 10_000
+RESCUE_MIN = 200  # records a failed Bulk job left unprocessed go through Collections from this many down
 
 
 def is_event(sobject: str) -> bool:
@@ -263,13 +265,36 @@ class StreamPlan:
     def _retry(self, failures: Failures) -> Failures:
         """Failures of a settled Bulk job, after the retryable ones were written again (in chunks, so that a whole
         failed job does not come back into memory at once)."""
-        final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES]
-        retry = [r for r, o in failures if o.code in RETRYABLE_CODES]
+        unprocessed = [r for r, o in failures if o.code == "UNPROCESSED"]
+        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"]
+        for start in range(0, len(unprocessed), RETRY_CHUNK):
+            failures.extend(self._rescue(unprocessed[start : start + RETRY_CHUNK]))
+        final = [(r, o) for r, o in failures if o.code not in RETRYABLE_CODES or o.code == "UNPROCESSED"]
+        retry = [r for r, o in failures if o.code in RETRYABLE_CODES and o.code != "UNPROCESSED"]
         for start in range(0, len(retry), RETRY_CHUNK):
             chunk = retry[start : start + RETRY_CHUNK]
             outcomes = write_with_retries(self.bulk_writer, chunk, self.logger)
             final.extend((r, o) for r, o in zip(chunk, outcomes, strict=True) if not o.success)
         return final
+
+    def _rescue(self, records: Sequence[PreparedRecord]) -> Failures:
+        """Records a failed Bulk job left unprocessed, sent again in a job of their own; when that job fails as a
+        whole too, in two halves, and so on down to RESCUE_MIN records, which go through Collections: it judges each
+        record on its own, so a value that fails whole jobs costs only its own record, not futile retries of all."""
+        if not records:
+            return []
+        if len(records) <= RESCUE_MIN:
+            return self._write_collections(records)
+        outcomes = self.bulk_writer.write(records)
+        failures = [(r, o) for r, o in zip(records, outcomes, strict=True) if not o.success]
+        again = [r for r, o in failures if o.code == "UNPROCESSED"]
+        if len(again) == 1 and len(records) == 1:
+            return failures  # nothing left to set apart: the record's own job failed
+        failures = [(r, o) for r, o in failures if o.code != "UNPROCESSED"]
+        if len(again) == len(records):
+            half = len(again) // 2
+            return failures + self._rescue(again[:half]) + self._rescue(again[half:])
+        return failures + self._rescue(again)
 
 
 def build_plan(
@@ -318,7 +343,9 @@ def build_plan(
             if f["type"] == "reference" and f.get("relationshipName") and f["name"] in passthrough
         ]
         lookups = ParentLookups(references)
-    mapper = RecordMapper(settings.column_mapping, types, key_fields, passthrough, lookups)
+    mapper = RecordMapper(
+        settings.column_mapping, types, key_fields, passthrough, lookups, field_limits(describe["fields"])
+    )
     return StreamPlan(
         settings.stream, settings.sobject, operation, dedupe, mapper, rest, key, logger, record_filter,
         settings.mapping_setting, settings.filter_setting,
@@ -372,7 +399,8 @@ def writers(
     """The StreamPlan fields that choose between Collections, Bulk API 2.0 and Platform Event publishing."""
     if is_event(sobject):
         return {"collections": PlatformEventWriter(rest, sobject)}
-    # Collections is there even with api bulk: records holding the text #N/A go through it (Bulk reads it as null).
+    # Collections is there even with api bulk: records holding the text #N/A go through it (Bulk reads it as null),
+    # and so do the last records of a Bulk job that failed as a whole (StreamPlan._rescue).
     chosen: dict[str, Any] = {
         "collections": CollectionsWriter(
             rest, sobject, operation, external_id_field=key, auto_assign_header=config.auto_assign_header

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from salesforce_api.errors import ConfigError
+
 SAMPLE_KEYS = 5
 RATIO_MIN_RECORDS = 100  # a ratio over a handful of records says nothing
 # The policy when neither limit is set: more than half rejected once 1,000 records were written, or every record of
@@ -48,7 +50,7 @@ class RejectLog:
         self.total = 0
         self.by_code: Counter[str] = Counter()
         self.samples: dict[str, list[str]] = defaultdict(list)
-        self._file: IO[str] | None = None
+        self._file: IO[str] | None = self._open() if self.path is not None else None
 
     def add(self, rejection: Rejection, data: Mapping[str, Any] | None = None) -> None:
         self.total += 1
@@ -58,10 +60,26 @@ class RejectLog:
         if self.path is not None:
             self._write(rejection, data)
 
-    def _write(self, rejection: Rejection, data: Mapping[str, Any] | None) -> None:
-        if self._file is None:
+    def _open(self) -> IO[str]:
+        """The file, opened at the start: a path that cannot take it stops the write before any record is sent."""
+        assert self.path is not None
+        if self.path.exists() and not self.path.is_file():
+            raise self._unwritable("a directory" if self.path.is_dir() else "not a regular file")
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            return self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise self._unwritable(exc.strerror or str(exc)) from None
+
+    def _unwritable(self, reason: str) -> ConfigError:
+        return ConfigError(
+            f"The setting 'rejected_records_path' names a file that cannot be written ({self.path}: {reason}). "
+            "Give the path of a regular file in a writable folder, or leave the setting out.",
+            setting="rejected_records_path",
+        )
+
+    def _write(self, rejection: Rejection, data: Mapping[str, Any] | None) -> None:
+        assert self._file is not None
         line = {
             "stream": rejection.stream,
             "position": rejection.position,
@@ -69,8 +87,11 @@ class RejectLog:
             "error": {"code": rejection.code, "message": rejection.message, "fields": list(rejection.fields)},
             "data": data,
         }
-        self._file.write(json.dumps(line, default=str) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(line, default=str) + "\n")
+            self._file.flush()
+        except OSError as exc:  # a full disk: the record would be rejected without a trace
+            raise self._unwritable(exc.strerror or str(exc)) from None
 
     def summary(self) -> list[str]:
         """One line per error code, most frequent first: count and up to five sample keys (never a payload)."""
@@ -121,5 +142,8 @@ class RejectLog:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the write that failed already said so
             self._file = None

@@ -21,7 +21,7 @@ from salesforce_api.errors import ConfigError
 
 from destination_salesforce.mapping import PreparedRecord, ValueFormatError
 from destination_salesforce.plan import StreamPlan
-from destination_salesforce.protocol import TICK, DestinationStats, read_with_deadlines
+from destination_salesforce.protocol import TICK, DestinationStats, UpToBadLine, read_with_deadlines
 from destination_salesforce.rejects import Rejection, RejectLog
 
 StreamKey = tuple[str | None, str]  # (namespace, name)
@@ -112,7 +112,8 @@ class WriteSession:
 
     def run(self, messages: Iterable[AirbyteMessage]) -> Iterator[AirbyteMessage]:
         try:
-            for message in read_with_deadlines(messages, self.next_deadline):
+            readable = UpToBadLine(read_with_deadlines(messages, self.next_deadline))
+            for message in readable:
                 if message is TICK:
                     self.flush_due()
                 elif message.type == Type.RECORD:
@@ -121,6 +122,8 @@ class WriteSession:
                     self.add_state(message)
                 yield from self.released()
             yield from self.finish()
+            if readable.error is not None:
+                raise readable.error  # only now: the records and STATEs before the bad line are in
         finally:
             self.close()
 
@@ -188,7 +191,7 @@ class WriteSession:
             self.processed += 1
             buffer.processed += 1
             placeholder = PreparedRecord(buffer.position, f"record #{buffer.position}", {}, record.data)
-            self.reject(key, placeholder, "INVALID_VALUE", str(exc), [exc.target])
+            self.reject(key, placeholder, exc.code, str(exc), [exc.target])
             self.rejects.check(self.processed)
             return
         buffer.records.append(prepared)

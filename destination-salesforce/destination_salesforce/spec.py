@@ -36,8 +36,17 @@ def connector_spec() -> ConnectorSpecification:
     )
 
 
+MAX_API_NAME = 255  # far above any real name (40 characters, a namespace and a suffix), far below a URL's limit
+
+
 def check_api_name(name: Any, setting: str) -> str:
     """`name` when it is an object or field API name; a ConfigError naming the setting otherwise."""
+    if is_api_name(name) and len(name) > MAX_API_NAME:
+        raise ConfigError(
+            f"The setting '{setting}' is {len(name):,} characters long: a Salesforce API name has at most "
+            f"{MAX_API_NAME}.",
+            setting=setting,
+        )
     if not is_api_name(name):
         raise ConfigError(
             f"The setting '{setting}' must be a Salesforce API name: a letter, then letters, digits or underscores "

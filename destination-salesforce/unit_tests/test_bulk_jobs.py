@@ -23,9 +23,9 @@ def ours(rows, prefix: str) -> list:
     return [r for r in rows if str(r.get("External_Id__c")).startswith(prefix)]
 
 
-def records_and_states(h, total: int, state_every: int, text=lambda i: f"text {i}"):
+def records_and_states(h, total: int, state_every: int, text=lambda i: f"text {i}", extra=lambda i: {}):
     for i in range(1, total + 1):
-        yield h.record("s", {"External_Id__c": f"T-{i}", "Text__c": text(i), "Integer__c": i})
+        yield h.record("s", {"External_Id__c": f"T-{i}", "Text__c": text(i), "Integer__c": i, **extra(i)})
         if i % state_every == 0:
             yield h.state("s", upto=i)
 
@@ -51,19 +51,21 @@ def test_batch_mode_gathers_every_flush_into_one_job_and_downloads_nothing(emula
 def test_failed_rows_are_matched_to_their_records_and_states(emulator, h, tmp_path) -> None:
     path = tmp_path / "rejects.jsonl"
     cfg = batch_config(emulator, h, rejected_records_path=str(path))
-    too_long = {7, 150, 151, 420}
+    refused = {7, 150, 151, 420}  # refused by Salesforce, not before upload: the job has failed rows
     emulator.admin.reset_calls()
     out = h.write(
-        cfg, h.catalog(h.stream("s")), records_and_states(h, 500, 100, lambda i: "x" * 101 if i in too_long else "ok")
+        cfg,
+        h.catalog(h.stream("s")),
+        records_and_states(h, 500, 100, extra=lambda i: {"Email__c": "not an address"} if i in refused else {}),
     )
 
     assert [m.state.destinationStats.rejectedRecordCount for m in out] == [1.0, 2.0, 0.0, 0.0, 1.0]
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert sorted(line["position"] for line in lines) == sorted(too_long)
-    assert {line["error"]["code"] for line in lines} == {"STRING_TOO_LONG"}
+    assert sorted(line["position"] for line in lines) == sorted(refused)
+    assert {line["error"]["code"] for line in lines} == {"INVALID_EMAIL_ADDRESS"}
     assert lines[0]["data"]["External_Id__c"] == f"T-{lines[0]['position']}"
     assert endpoints(emulator)["GET successfulResults"] == 0  # the failed rows and the counters sufficed
-    assert len(ours(h.live(emulator, "X__c"), "T-")) == 500 - len(too_long)
+    assert len(ours(h.live(emulator, "X__c"), "T-")) == 500 - len(refused)
 
 
 def test_a_failed_job_has_its_unprocessed_records_written_again(emulator, h) -> None:
@@ -110,3 +112,23 @@ def test_a_new_field_starts_a_new_job(emulator, caplog) -> None:
     rows = emulator.admin.records("X__c")
     assert {r["Name"] for r in rows} >= {"a", "b", "c"}
     assert [r["Name"] for r in rows if r.get("Integer__c") == 4] == [r["Id"] for r in rows if r.get("Integer__c") == 4]
+
+
+def test_a_value_that_fails_whole_jobs_costs_no_other_record(emulator, h, caplog) -> None:
+    """A 200,000-character cell fails the whole Bulk job (past Bulk's 131,072 characters a field). The job's
+    errorMessage is logged, and its records go again in halves until the offending one goes through Collections."""
+    messages = [h.record("s", {"External_Id__c": f"T-{i}", "Text__c": "ok"}) for i in range(1000)]
+    messages.insert(500, h.record("s", {"External_Id__c": "T-huge", "Attachment__c": "QUJD" * 50_000}))
+    emulator.admin.reset_calls()
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        out = h.write(batch_config(emulator, h), h.catalog(h.stream("s")), [*messages, h.state("s")])
+
+    assert out[0].state.destinationStats.rejectedRecordCount == 0
+    rows = {r["External_Id__c"]: r for r in ours(h.live(emulator, "X__c"), "T-")}
+    assert len(rows) == 1001 and len(rows["T-huge"]["Attachment__c"]) == 200_000
+    assert any(
+        "ended Failed: ClientInputError : field larger than field limit" in r.getMessage() for r in caplog.records
+    )
+    calls = endpoints(emulator)
+    assert calls["POST ingest"] <= 6, calls  # halves, not five futile retries of all 1,001
+    assert calls["PATCH External_Id__c"] <= 2, calls  # only the last 250 or fewer through Collections

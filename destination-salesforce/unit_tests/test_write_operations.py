@@ -176,8 +176,8 @@ def test_partial_failures_are_counted_exactly_and_written_to_the_reject_file(emu
     assert sorted(by_ext(emulator, h)) == ["T-1", "T-5"]
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted((line["key"], line["error"]["code"]) for line in lines) == [
-        ("External_Id__c=T-2", "STRING_TOO_LONG"),
         ("External_Id__c=T-3", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        ("record #2", "STRING_TOO_LONG"),  # refused before any call, by the field's length in the describe
         ("record #4", "INVALID_VALUE"),
     ]
 

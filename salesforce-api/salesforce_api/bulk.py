@@ -369,7 +369,19 @@ def _ingest_spec(
 
 
 def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
-    """Rows as the UTF-8 CSV an ingest job takes (comma, LF)."""
+    """Rows as the UTF-8 CSV an ingest job takes (comma, LF).
+
+    The csv module quotes a field holding a line break only when it is part of the line terminator, which is LF: a
+    field with a bare CR would go out unquoted and split its row. The rare rows holding a CR are quoted whole."""
+    rows = rows if isinstance(rows, list) else list(rows)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    text = buffer.getvalue()
+    if "\r" in text:
+        buffer = io.StringIO()
+        plain = csv.writer(buffer, lineterminator="\n")
+        quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for row in rows:
+            (quoted if any("\r" in str(cell) for cell in row) else plain).writerow(row)
+        text = buffer.getvalue()
+    return text.encode("utf-8")

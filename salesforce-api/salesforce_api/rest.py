@@ -111,6 +111,10 @@ class RestClient:
                 except ApiError as exc:
                     yield name, exc
 
+    def api_versions(self) -> list[str]:
+        """The API versions the org serves, oldest first (e.g. ["31.0", ..., "62.0"])."""
+        return [str(v["version"]) for v in self.session.get_json("/services/data/") or [] if "version" in v]
+
     def limits(self) -> dict[str, Any]:
         return self.session.get_json("limits")
 
