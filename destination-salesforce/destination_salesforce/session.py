@@ -151,9 +151,8 @@ class WriteSession:
         for key, plan in self.plans.items():
             buffer = self.buffers[key]
             if buffer.filtered:
-                setting = plan.filter_setting
                 self.logger.info("Stream %s: %d of %d records left out by %s", plan.stream, buffer.filtered,
-                                 buffer.position, setting)  # fmt: skip
+                                 buffer.position, plan.filter_setting)  # fmt: skip
             unmapped = sorted(plan.mapper.unmapped)
             if unmapped:
                 self.logger.warning(
