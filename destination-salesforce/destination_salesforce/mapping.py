@@ -264,7 +264,7 @@ class RecordMapper:
         if self.rules:
             known |= {rule.source for rule in self.rules}
         self.known = known
-        self.folded = {}
+        self.folded: dict[str, str] = {}
         for name in sorted(known):
             self.folded.setdefault(name.casefold(), name)
         self.names: dict[str, str | None] = {}
