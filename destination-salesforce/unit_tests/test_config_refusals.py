@@ -24,7 +24,7 @@ def test_an_api_version_the_org_does_not_serve_is_named(emulator, h) -> None:
     cfg = h.config(emulator, api_version="99.0")
     error = write_error(cfg, h)
     assert error.failure_type == FailureType.config_error
-    assert "'api_version' is 99.0, which this org does not serve: it serves 31.0 to 62.0" in error.message
+    assert "'api_version' is 99.0, which this org does not serve: it serves 31.0 to 66.0" in error.message
     assert "does not exist" not in error.message
     status = DestinationSalesforce().check(logging.getLogger("test"), cfg)
     assert status.status == Status.FAILED and "'api_version'" in status.message

@@ -59,6 +59,9 @@ def error_text(errors: list[dict[str, Any]]) -> str:
     return f"{first['statusCode']}:{first['message']}:{fields + ' ' if fields else ''}--"
 
 
+FIELD_LIMIT = 131_072  # characters in one CSV field of an upload, as Bulk API 2.0 allows
+
+
 class IngestRun:
     """One processing run of an ingest job."""
 
@@ -89,6 +92,9 @@ class IngestRun:
                 for row in reader:
                     if not row:
                         continue  # a blank line
+                    if max(map(len, row)) > FIELD_LIMIT:
+                        # Checked here, not left to the csv module's limit, which is one setting per process.
+                        raise JobFailure(f"ClientInputError : field larger than field limit ({FIELD_LIMIT})")
                     failing = fail_after is not None and job.processed + len(batch) >= fail_after
                     if failing or job.cancelled.is_set():
                         self._flush(batch, columns, results)
