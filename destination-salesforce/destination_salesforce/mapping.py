@@ -70,7 +70,22 @@ class RecordFilter:
         self.conditions = tuple(conditions)
 
     def matches(self, data: Mapping[str, Any]) -> bool:
-        return all(self._holds(c, get_path(data, c.field)) for c in self.conditions)
+        return all(self._holds(c, self._value(data, c.field)) for c in self.conditions)
+
+    @staticmethod
+    def _value(data: Mapping[str, Any], path: str) -> Any:
+        """The value at `path`; its first part matches a field name case-insensitively when no name matches exactly
+        (caches lower-case column names, while the catalog's schema keeps the source's spelling)."""
+        value = get_path(data, path)
+        if value is not MISSING:
+            return value
+        head, dot, rest = path.partition(".")
+        spelt = next((name for name in data if name.casefold() == head.casefold()), None)
+        if spelt is None:
+            return MISSING
+        if not dot:
+            return data[spelt]
+        return get_path(data[spelt], rest) if isinstance(data[spelt], Mapping) else MISSING
 
     @staticmethod
     def _holds(c: Condition, actual: Any) -> bool:
@@ -319,7 +334,7 @@ class RecordMapper:
         if self.rules:
             known |= {rule.source for rule in self.rules}
         self.known = known
-        self.folded = {}
+        self.folded: dict[str, str] = {}
         for name in sorted(known):
             self.folded.setdefault(name.casefold(), name)
         self.names: dict[str, str | None] = {}

@@ -323,26 +323,9 @@ def build_plan(
     if key == "Id" and operation in ("update", "delete"):
         key = None  # records carry their Id: nothing to look up
     types = {f["name"]: f["type"] for f in describe["fields"]}
-    writable_flag = "createable" if operation == "insert" else "updateable"
-    passthrough = {f["name"] for f in describe["fields"] if f.get(writable_flag)}
-    if operation == "upsert":
-        passthrough = {f["name"] for f in describe["fields"] if f.get("createable") or f.get("updateable")}
-    passthrough.discard("Id")
-    if operation in ("update", "delete"):
-        passthrough.add("Id")
-    if operation == "delete":
-        passthrough &= {"Id"}  # only the key is read
-    if key:
-        passthrough.add(key)
+    passthrough = writable_fields(describe, operation, key)
     key_fields = [k for k in (key, "Id") if k]
-    lookups = None
-    if operation != "delete":
-        references = [
-            Reference(f["name"], f["relationshipName"], _external_ids(f.get("referenceTo") or [], describe_other))
-            for f in describe["fields"]
-            if f["type"] == "reference" and f.get("relationshipName") and f["name"] in passthrough
-        ]
-        lookups = ParentLookups(references)
+    lookups = None if operation == "delete" else parent_lookups(describe, passthrough, describe_other)
     mapper = RecordMapper(
         settings.column_mapping, types, key_fields, passthrough, lookups, field_limits(describe["fields"])
     )
@@ -351,6 +334,36 @@ def build_plan(
         settings.mapping_setting, settings.filter_setting,
         **writers(settings.sobject, operation, key, config, rest, bulk),
     )  # fmt: skip
+
+
+def writable_fields(describe: Mapping[str, Any], operation: str, key: str | None) -> set[str]:
+    """The fields a record (without column mapping) may set for `operation`, its key included."""
+    fields = describe["fields"]
+    if operation == "delete":
+        return {"Id", key} if key else {"Id"}  # only the key is read
+    if operation == "upsert":
+        found = {f["name"] for f in fields if f.get("createable") or f.get("updateable")}
+    else:
+        found = {f["name"] for f in fields if f.get("createable" if operation == "insert" else "updateable")}
+    found.discard("Id")
+    if operation == "update":
+        found.add("Id")
+    if key:
+        found.add(key)
+    return found
+
+
+def parent_lookups(
+    describe: Mapping[str, Any], writable: set[str], describe_other: Callable[[str], Mapping[str, Any]]
+) -> ParentLookups:
+    """The writable reference fields, each to be written through its parent's external id when a record has it."""
+    return ParentLookups(
+        [
+            Reference(f["name"], f["relationshipName"], _external_ids(f.get("referenceTo") or [], describe_other))
+            for f in describe["fields"]
+            if f["type"] == "reference" and f.get("relationshipName") and f["name"] in writable
+        ]
+    )
 
 
 def _external_ids(

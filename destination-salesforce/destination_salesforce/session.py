@@ -154,11 +154,10 @@ class WriteSession:
         for key, plan in self.plans.items():
             buffer = self.buffers[key]
             if buffer.filtered:
-                setting = plan.filter_setting
                 self.logger.info("Stream %s: %d of %d records left out by %s", plan.stream, buffer.filtered,
-                                 buffer.position, setting)  # fmt: skip
+                                 buffer.position, plan.filter_setting)  # fmt: skip
             unmapped = sorted(plan.mapper.unmapped)
-            if unmapped:
+            if unmapped and plan.operation != "delete":  # a delete reads only the key: other fields are expected
                 self.logger.warning(
                     "Stream %s: incoming fields that map to no field of %s, not written: %s%s", plan.stream,
                     plan.sobject, ", ".join(unmapped[:50]), " ..." if len(unmapped) > 50 else "",

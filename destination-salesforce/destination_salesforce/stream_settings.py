@@ -63,7 +63,7 @@ def settings_for_stream(
         sobject, object_setting = cfg.object, "object"
     else:
         sobject = next((o for o in object_names() if o.lower() == name.lower()), "")
-        object_setting = f"object (none set; stream {name} is named after no object of this org)"
+        object_setting = f"the stream name {name} (no object set)"
         if not sobject:
             raise ConfigError(
                 f"Stream {name}: no object to write. Set destination_object_name in the configured catalog, "

@@ -224,6 +224,14 @@ def test_a_filter_on_a_field_the_stream_lacks_is_a_config_error(emulator, h) -> 
     assert "filter on 'Statuss': stream s has no field Statuss" in raised.value.message
 
 
+def test_a_filter_matches_lower_cased_columns_of_a_schema_spelt_otherwise(emulator, h) -> None:
+    """PyAirbyte sends the source's schema (External_Id__c, Status) with the cache's lower-cased columns."""
+    cfg = h.config(emulator, filter=[{"field": "Status", "operator": "=", "value": "go"}])
+    rows = [{"status": "go", "external_id__c": "LF-1"}, {"status": "stop", "external_id__c": "LF-2"}]
+    h.write(cfg, h.catalog(h.stream("s", fields=["Status", "External_Id__c"])), [h.record("s", r) for r in rows])
+    assert {"LF-1"} == {k for k in by_key(emulator, h) if k.startswith("LF-")}
+
+
 def test_filtered_records_and_streams_not_in_the_catalog_are_counted_and_logged(emulator, h, caplog) -> None:
     cfg = h.config(emulator, filter=[{"field": "status", "operator": "=", "value": "go"}])
     messages = [
