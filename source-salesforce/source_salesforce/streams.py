@@ -383,7 +383,9 @@ class SalesforceStream(Stream, CheckpointMixin):
                 message="Salesforce's answers carry no Date header, so the sync cannot tell the org's time.",
                 failure_type=FailureType.system_error,
             )
-        return soql.truncate_to_millis(now.astimezone(UTC))
+        # Salesforce stamps whole seconds: a change later in this second is stamped with its start, so the read ends
+        # there and the next sync reads the whole second (an end inside it would skip such a change for good).
+        return now.astimezone(UTC).replace(microsecond=0)
 
     def _api(self, shaper: RecordShaper) -> str:
         """Which API reads the stream, logged with the reason: rest, bulk or auto (REST, Bulk above bulk_threshold)."""

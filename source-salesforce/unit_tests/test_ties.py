@@ -7,9 +7,12 @@ Bulk result page or a Bulk window boundary falls inside the tie, and when a read
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
 from airbyte_cdk.models import SyncMode
+from salesforce_api import SalesforceSession
 from source_salesforce import windows as window_module
 
 TIE = "2023-06-01T12:00:00.000Z"  # inside the seeded history: records before and after it
@@ -96,17 +99,20 @@ def test_bulk_full_refresh_windows_with_a_tie_resume_from_every_window(sf, org, 
     assert sf.resumes_from_every_checkpoint(config, catalog, full, delivered) >= 2
 
 
-def test_a_change_in_the_second_a_sync_ended_is_read_by_the_next_sync(sf, org, admin):
-    """Salesforce stamps whole seconds, so a record changed right after a read, in the same second as the read's end,
-    has a stamp no later than that end: the change must still reach exactly one of the next syncs."""
+def test_a_change_in_the_second_a_sync_ended_is_read_by_the_next_sync(sf, org, admin, monkeypatch):
+    """Salesforce stamps whole seconds, so a record changed after a read that ended 0.6 s into a second is stamped
+    with that second's start, before the read's end: the read must stop at the start of its second for the next
+    sync to see the change."""
+    second = datetime(2030, 1, 1, tzinfo=UTC)
+    server_now = [second + timedelta(milliseconds=600)]
+    monkeypatch.setattr(SalesforceSession, "server_time", lambda self: server_now[0])
+    monkeypatch.setattr("salesforce_emulator.org.now_text", lambda: "2030-01-01T00:00:00.000+0000")
     config = sf.config(org, force_api="rest")
     catalog = sf.configured_catalog(sf.discover(config), ["Contact"], SyncMode.incremental)
     first = sf.read(config, catalog)
     assert len(sf.records(first)) == len(admin.records("Contact"))
     victim = sf.records(first)[0]["Id"]
-    org.org.dml("Contact", "update", [{"Id": victim, "LastName": "Changed"}])  # stamped with the current second
-    second_read = sf.read(config, catalog, [sf.states(first)[-1]])  # most likely within the same second
-    sf.let_org_clock_pass_changes()
-    third_read = sf.read(config, catalog, [sf.states(second_read)[-1]])
-    changes = [(r["Id"], r["LastName"]) for r in sf.records(second_read) + sf.records(third_read)]
-    assert changes == [(victim, "Changed")]
+    org.org.dml("Contact", "update", [{"Id": victim, "LastName": "Changed"}])  # stamped 00:00:00, after the read
+    server_now[0] = second + timedelta(seconds=2)
+    second_read = sf.read(config, catalog, [sf.states(first)[-1]])
+    assert [(r["Id"], r["LastName"]) for r in sf.records(second_read)] == [(victim, "Changed")]
