@@ -19,7 +19,11 @@ def run(args: list[str] | None = None) -> None:
         out = sys.__stdout__.buffer  # type: ignore[union-attr]
         for lines in entrypoint.output(parsed):
             if isinstance(lines, str):
-                print(f"{lines}\n", end="")
+                # A STATE (or trace) goes out at once: the print buffer would hold it until some later write, and a
+                # kill in between would lose the checkpoint (and the Bulk job ids it names for the next run to delete).
+                with PRINT_BUFFER.lock:
+                    PRINT_BUFFER.write(f"{lines}\n")
+                    PRINT_BUFFER.flush()
                 continue
             # Record lines skip the print buffer (a str copy, then encoded again). Under its lock, what it holds goes
             # out first and no other thread's log line can land inside them.
