@@ -20,6 +20,10 @@ FORCE_API_CHOICES = ("auto", "rest", "bulk")
 MIN_WINDOW_DAYS = 0.001
 MAX_WINDOW_DAYS = 36_500
 MAX_LOOKBACK_SECONDS = 3_153_600_000
+# Streams read at once: enough to keep a real org busy (each call waits a round trip, each Bulk job seconds), few
+# enough to stay well inside its 25 concurrent long-running requests with room for the org's other tools.
+DEFAULT_CONCURRENT_STREAMS = 8
+MAX_CONCURRENT_STREAMS = 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class SourceConfig:
     include_purged_deletes: bool = False
     bulk_threshold: int = 50_000
     exclude_base64_fields: bool = False
+    concurrent_streams: int = DEFAULT_CONCURRENT_STREAMS
 
     def wants(self, object_name: str) -> bool:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
@@ -100,6 +105,13 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
     if not isinstance(threshold, int) or threshold < 0:
         raise ConfigError("The setting 'bulk_threshold' must be zero or a positive number of records.")
 
+    concurrent = config.get("concurrent_streams", DEFAULT_CONCURRENT_STREAMS)
+    if isinstance(concurrent, bool) or not isinstance(concurrent, int) or not 1 <= concurrent <= MAX_CONCURRENT_STREAMS:
+        raise ConfigError(
+            f"The setting 'concurrent_streams' must be a whole number from 1 to {MAX_CONCURRENT_STREAMS}.",
+            setting="concurrent_streams",
+        )
+
     return SourceConfig(
         credentials=credentials,
         start_date=start_date,
@@ -111,4 +123,5 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         include_purged_deletes=bool(config.get("include_purged_deletes", False)),
         bulk_threshold=threshold,
         exclude_base64_fields=bool(config.get("exclude_base64_fields", False)),
+        concurrent_streams=concurrent,
     )

@@ -37,7 +37,7 @@ from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
 from source_salesforce.progress import ReadProgress
-from source_salesforce.readers import BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
+from source_salesforce.readers import BulkJobSlots, BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
 from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.record_output import RecordOutput
 from source_salesforce.records import RecordShaper
@@ -69,6 +69,7 @@ class ReadContext:
     page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
+    bulk_slots: BulkJobSlots = field(default_factory=BulkJobSlots)  # Bulk query jobs at once, all streams together
 
 
 class SalesforceStream(Stream, CheckpointMixin):
@@ -447,7 +448,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         rest = RestReader(context.rest, planner, output)
         try:
             yield from self._emit(
-                BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows), checkpoint
+                BulkReader(context.bulk, planner, output, per_job, rest, context.bulk_slots).read(windows), checkpoint
             )
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
@@ -590,7 +591,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             # No field to window on: one Bulk job (retried), or REST in Id order when Bulk cannot serve it.
             planner = WindowPlanner(context.rest, self.name, "Id", where)
             try:
-                reader = BulkReader(context.bulk, planner, output, known_count)
+                reader = BulkReader(context.bulk, planner, output, known_count, slots=context.bulk_slots)
                 yield from self._emit(reader.read([Window(None, None)]), lambda _: None)
             except (BulkNotSupportedError, BulkJobError) as exc:
                 logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
@@ -616,7 +617,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             if count is not None:
                 windows = planner.open_ended(lower, count, end)
             per_job = count // len(windows) if count else None
-            reader = BulkReader(context.bulk, planner, output, per_job, fallback=rest)
+            reader = BulkReader(context.bulk, planner, output, per_job, rest, context.bulk_slots)
         reached = lower
 
         def checkpoint(position: Position) -> None:
