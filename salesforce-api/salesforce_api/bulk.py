@@ -27,6 +27,7 @@ DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # Salesforce recommends at most 100 MB of raw CSV per ingest job (the hard limit is 150 MB base64).
 MAX_JOB_BYTES = 100_000_000
 SPOOL_BYTES = 8_000_000
+JOBS_FULL_ATTEMPTS = 8  # submissions tried while the org's query jobs in progress are at their limit
 ESTIMATED_WAIT_MAX = 120.0  # seconds: the longest wait for a job's estimated end before polling again
 # The csv module refuses a field over 131,072 characters by default: a Bulk result (query rows, an ingest job's failed
 # records) may hold longer values, which must be read like any other.
@@ -222,8 +223,10 @@ class BulkClient:
     def query(self, soql: str, *, include_deleted: bool = False, max_records: int | None = None) -> BulkQueryResult:
         return self.wait_query(self.submit_query(soql, include_deleted=include_deleted), max_records=max_records)
 
-    def submit_query(self, soql: str, *, include_deleted: bool = False) -> str:
-        """Create a query job and return its id without waiting: Salesforce works on it while we do other things."""
+    def submit_query(self, soql: str, *, include_deleted: bool = False, wait_for_room: bool = True) -> str:
+        """Create a query job and return its id without waiting: Salesforce works on it while we do other things.
+        When the org's query jobs in progress are at their limit, try again for a while (`wait_for_room`), or raise
+        the LIMIT_EXCEEDED ApiError at once."""
         body = {
             "operation": "queryAll" if include_deleted else "query",
             "query": soql,
@@ -231,14 +234,20 @@ class BulkClient:
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         }
-        try:
-            # A repeated query job only costs a job, so a lost answer may be retried.
-            job = self.session.send_json("POST", "jobs/query", body, idempotent=True)
-        except ApiError as exc:
-            if _not_supported(exc):
-                raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
-            raise
-        return str(job["id"])
+        for attempt in itertools.count():
+            try:
+                # A repeated query job only costs a job, so a lost answer may be retried.
+                job = self.session.send_json("POST", "jobs/query", body, idempotent=True)
+                return str(job["id"])
+            except ApiError as exc:
+                if _not_supported(exc):
+                    raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
+                if exc.error_code != "LIMIT_EXCEEDED" or not wait_for_room or attempt >= JOBS_FULL_ATTEMPTS:
+                    raise
+                # The org's query jobs in progress are at their limit (other tools run some): they finish in seconds.
+                logger.warning("Bulk query jobs are at the org's limit (%s); submitting again shortly", exc.message)
+                self.session.sleep(self.session.backoff(attempt))
+        raise AssertionError("unreachable")
 
     def wait_query(
         self, job_id: str, *, max_records: int | None = None, expected_records: int | None = None

@@ -170,8 +170,8 @@ class BulkJobSlots:
     """The Bulk query jobs one sync may have at once, across its streams: Salesforce allows an org 25 in progress,
     shared with its other tools. A job holds a slot from its submission until it is read and deleted."""
 
-    def __init__(self, limit: int = MAX_BULK_QUERY_JOBS) -> None:
-        self._free = threading.BoundedSemaphore(limit)
+    def __init__(self, limit: int | None = None) -> None:
+        self._free = threading.BoundedSemaphore(limit or MAX_BULK_QUERY_JOBS)
 
     def take(self, wait: bool) -> bool:
         """A slot; without `wait`, False when none is free."""
@@ -290,7 +290,12 @@ class BulkReader:
             if not self.slots.take(wait):
                 return False
             try:
-                job_id = bulk.submit_query(queries[submitted], include_deleted=True)
+                job_id = bulk.submit_query(queries[submitted], include_deleted=True, wait_for_room=wait)
+            except ApiError as exc:
+                self.slots.give_back()
+                if exc.error_code == "LIMIT_EXCEEDED" and not wait:
+                    return False  # the org is busy with other jobs: none runs ahead for now
+                raise
             except BaseException:
                 self.slots.give_back()
                 raise

@@ -1,0 +1,124 @@
+"""interleaved(): tasks run at once, each task's messages in order, memory bounded, cleanup on early stop."""
+
+import threading
+from dataclasses import dataclass
+
+import pytest
+from source_salesforce.concurrent_streams import interleaved
+
+
+@dataclass
+class Block:
+    lines: bytes
+
+
+def counting(name, count):
+    def task():
+        for n in range(count):
+            yield (name, n)
+
+    return task
+
+
+def test_every_message_of_every_task_in_each_tasks_order():
+    tasks = [counting(name, 500) for name in "abcde"]
+    got = list(interleaved(tasks, workers=3))
+    assert sorted(got) == sorted((name, n) for name in "abcde" for n in range(500))
+    for name in "abcde":
+        assert [n for task, n in got if task == name] == list(range(500))
+
+
+def test_tasks_run_at_once():
+    """Two tasks that each wait for the other to start can only finish when they run side by side."""
+    started = [threading.Event(), threading.Event()]
+
+    def task(me, other):
+        def run():
+            started[me].set()
+            assert started[other].wait(10), "the other task never started"
+            yield me
+
+        return run
+
+    assert sorted(interleaved([task(0, 1), task(1, 0)], workers=2)) == [0, 1]
+
+
+def test_one_worker_reads_tasks_one_after_another_in_this_thread():
+    threads = set()
+
+    def task(name):
+        def run():
+            threads.add(threading.current_thread())
+            yield from ((name, n) for n in range(3))
+
+        return run
+
+    assert list(interleaved([task("a"), task("b")], workers=1)) == [
+        ("a", 0),
+        ("a", 1),
+        ("a", 2),
+        ("b", 0),
+        ("b", 1),
+    ] + [("b", 2)]
+    assert threads == {threading.current_thread()}
+
+
+def test_a_slow_reader_holds_producers_to_the_buffer_size():
+    produced = []
+
+    def big(name):
+        def run():
+            for _ in range(40):
+                produced.append(name)
+                yield Block(b"x" * 1000)
+
+        return run
+
+    reader = interleaved([big("a"), big("b")], workers=2, buffer_bytes=5000)
+    taken = 0
+    for _ in reader:
+        taken += 1
+        threading.Event().wait(0.002)  # a slow consumer
+        # At most 5 blocks wait in the buffer, and each producer holds one more that does not fit yet.
+        assert len(produced) - taken <= 5 + 2
+    assert taken == 80
+
+
+def test_stopping_early_closes_every_running_task_and_starts_no_more():
+    cleaned, started = [], []
+
+    def endless(name):
+        def run():
+            started.append(name)
+            try:
+                while True:
+                    yield name
+            finally:
+                cleaned.append(name)
+
+        return run
+
+    reader = interleaved([endless(n) for n in "abcd"], workers=2, buffer_bytes=10_000)
+    seen = {next(reader) for _ in range(50)}
+    reader.close()
+    assert seen <= {"a", "b"}
+    assert sorted(started) == ["a", "b"] and sorted(cleaned) == ["a", "b"]
+
+
+def test_an_error_a_task_raises_stops_the_read_and_is_raised():
+    cleaned = []
+
+    def failing():
+        yield "first"
+        raise ValueError("broken")
+
+    def endless():
+        try:
+            while True:
+                yield "more"
+        finally:
+            cleaned.append(True)
+
+    with pytest.raises(ValueError, match="broken"):
+        list(interleaved([failing, endless], workers=2, buffer_bytes=10_000))
+    assert cleaned == [True]
