@@ -59,9 +59,11 @@ _BASE_KEYS = {"address": ("city", "country", "geocodeAccuracy", "latitude", "lon
                           "street"), "location": ("latitude", "longitude")}  # fmt: skip
 
 BULK_COMPOUND = "Selecting compound data not supported in Bulk Query"
-BULK_SUBQUERY = "Aggregate Relationship not supported in Bulk Query"
+# Salesforce's own Data Loader recognises a Bulk 2.0 subquery refusal by this text.
+BULK_SUBQUERY = "Aggregate Relationships not supported in Bulk Query"
 BULK_COUNT = "Aggregate queries are not supported in Bulk Query"
 BULK_OFFSET = "OFFSET is not supported in Bulk Query"
+# The Bulk API 2.0 guide lists TYPEOF among the clauses it does not support; its exact wording is not documented.
 BULK_TYPEOF = "TYPEOF is not supported in Bulk Query"
 AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
 
