@@ -153,7 +153,7 @@ class FieldDef:
             "maskType": None,
             "name": self.name,
             "nameField": self.name_field,
-            "namePointing": False,
+            "namePointing": len(self.reference_to) > 1,  # a polymorphic reference points at the Name entity
             "nillable": self.nillable,
             "permissionable": self.custom and self.nillable,
             "picklistValues": [

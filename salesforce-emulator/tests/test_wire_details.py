@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 from salesforce_emulator.ids import make_id
 from salesforce_emulator.seed import generate
 
@@ -151,6 +153,7 @@ def test_describe_details_real_orgs_send(api, emulator) -> None:
     for name in ("Lead", "Case"):
         owner = {f["name"]: f for f in api("GET", f"/sobjects/{name}/describe").json()["fields"]}["OwnerId"]
         assert owner["referenceTo"] == ["Group", "User"] and owner["polymorphicForeignKey"] is True
+        assert owner["namePointing"] is True
     contact = {f["name"]: f for f in api("GET", "/sobjects/Contact/describe").json()["fields"]}
     assert contact["LeadSource"]["length"] == 40, "a standard picklist"
     x = {f["name"]: f for f in api("GET", "/sobjects/X__c/describe").json()["fields"]}
@@ -178,6 +181,36 @@ def test_leads_and_cases_can_be_owned_by_a_queue(api, emulator) -> None:
     generate(emulator.org, "Case", 200)
     owners = {r["OwnerId"][:3] for r in emulator.admin.records("Case")}
     assert owners == {"005", "00G"}, "the seed gives some Cases to the queue"
+
+
+def test_owner_paths_follow_the_queue_that_owns_a_record_in_rest_and_bulk(api, emulator) -> None:
+    (queue,) = emulator.admin.records("Group")
+    queued = api("POST", "/sobjects/Lead/", json={"LastName": "Queued", "Company": "C", "OwnerId": queue["Id"]},
+                 headers={"Sforce-Auto-Assign": "FALSE"}).json()["id"]  # fmt: skip
+    soql = f"SELECT Id, Owner.Name, Owner.Type, Owner.Username FROM Lead WHERE Id = '{queued}'"
+    (record,) = query(api, soql).json()["records"]
+    # The Name entity: the queue's own name and type, no user fields, and the url of the Group record.
+    assert record["Owner"] == {
+        "attributes": {"type": "Name", "url": f"/services/data/v62.0/sobjects/Group/{queue['Id']}"},
+        "Name": queue["Name"],
+        "Type": "Queue",
+        "Username": None,
+    }
+    users = query(api, "SELECT Owner.Name, Owner.Type FROM Lead WHERE Owner.Type = 'User'").json()["records"]
+    assert users and all(r["Owner"]["Type"] == "User" and r["Owner"]["Name"] for r in users)
+    assert all(r["Owner"]["attributes"]["url"].split("/")[-2] == "User" for r in users)
+    by_queue = query(api, f"SELECT Id FROM Lead WHERE Owner.Name = '{queue['Name']}'").json()["records"]
+    assert queued in {r["Id"] for r in by_queue}
+    refused = query(api, "SELECT Owner.DeveloperName FROM Lead").json()[0]
+    assert refused["errorCode"] == "INVALID_FIELD" and "on entity 'Name'" in refused["message"]
+
+    job = api("POST", "/jobs/query", json={"operation": "query", "query": soql}).json()["id"]
+    for _ in range(300):
+        if api("GET", f"/jobs/query/{job}").json()["state"] == "JobComplete":
+            break
+        time.sleep(0.05)
+    lines = api("GET", f"/jobs/query/{job}/results").text.splitlines()
+    assert lines == ['"Id","Owner.Name","Owner.Type","Owner.Username"', f'"{queued}","{queue["Name"]}","Queue",""']
 
 
 def test_composite_chains_references_and_answers_composite_response(api) -> None:
