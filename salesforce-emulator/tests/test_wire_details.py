@@ -294,6 +294,41 @@ def test_soql_child_relationship_subquery(api, emulator) -> None:
     assert any(a["Contacts"] for a in body["records"])
 
 
+def test_child_relationships_carry_real_names_and_subqueries_use_them(api, emulator) -> None:
+    def named(sobject: str) -> set[tuple[str, str, str]]:
+        children = api("GET", f"/sobjects/{sobject}/describe").json()["childRelationships"]
+        assert all(not c["cascadeDelete"] and not c["restrictedDelete"] and not c["deprecatedAndHidden"]
+                   for c in children)  # fmt: skip
+        return {(c["childSObject"], c["field"], c["relationshipName"]) for c in children if c["relationshipName"]}
+
+    assert named("Account") == {
+        ("Account", "ParentId", "ChildAccounts"),
+        ("Contact", "AccountId", "Contacts"),
+        ("Opportunity", "AccountId", "Opportunities"),
+        ("Case", "AccountId", "Cases"),
+        ("X__c", "Account__c", "Xs__r"),
+    }
+    assert named("Contact") == {("Case", "ContactId", "Cases")}
+    assert named("Case") == {("Case", "ParentId", "Cases")}
+    groups = api("GET", "/sobjects/Group/describe").json()["childRelationships"]
+    assert {(c["childSObject"], c["field"]) for c in groups} == {("Lead", "OwnerId"), ("Case", "OwnerId")}
+
+    (account,) = emulator.admin.records("Account")[:1]
+    child = api("POST", "/sobjects/Account/", json={"Name": "Child", "ParentId": account["Id"]}).json()["id"]
+    case = api("POST", "/sobjects/Case/", json={"Subject": "Parent"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    sub = api("POST", "/sobjects/Case/", json={"Subject": "Sub", "ParentId": case.json()["id"]},
+              headers={"Sforce-Auto-Assign": "FALSE"}).json()["id"]  # fmt: skip
+    soql = (
+        f"SELECT Id, (SELECT Id FROM ChildAccounts), (SELECT Id FROM Xs__r) FROM Account WHERE Id = '{account['Id']}'"
+    )
+    (parent,) = query(api, soql).json()["records"]
+    assert [r["Id"] for r in parent["ChildAccounts"]["records"]] == [child]
+    soql = f"SELECT Id, (SELECT Id, Subject FROM Cases) FROM Case WHERE Id = '{case.json()['id']}'"
+    assert [r["Id"] for r in query(api, soql).json()["records"][0]["Cases"]["records"]] == [sub]
+    refused = query(api, "SELECT Id, (SELECT Id FROM Accounts) FROM Account").json()[0]
+    assert refused["errorCode"] == "INVALID_TYPE", "Account's children are ChildAccounts, as in a real org"
+
+
 def test_soql_typeof_picks_fields_by_the_owner_type(api, emulator) -> None:
     (queue,) = emulator.admin.records("Group")
     api("POST", "/sobjects/Case/", json={"Subject": "queued", "OwnerId": queue["Id"]},
