@@ -155,13 +155,18 @@ class RecordShaper:
             value = shaped[name]
             if value is not None:
                 shaped[name] = fix(value)
+        if self._parents:
+            self._add_parents(shaped, get)
+        return self._finish(shaped) if self._compounds else shaped
+
+    def _add_parents(self, shaped: dict[str, Any], get: Callable[[str], Any]) -> None:
+        """REST nests a parent's fields under the relationship (with `attributes`): keep only the external id."""
         for (relationship, key, _), fix in zip(self._parents, self._parent_rest_fixers, strict=True):
             parent = get(relationship)
             value = parent.get(key) if isinstance(parent, Mapping) else None
             if value is not None and fix is not None:
                 value = fix(value)
             shaped[relationship] = None if value is None else {key: value}
-        return self._finish(shaped) if self._compounds else shaped
 
     def csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
         """The function that shapes one Bulk CSV row (a list in `header` order) into a record.
