@@ -163,7 +163,7 @@ class RecordShaper:
         """REST nests a parent's fields under the relationship (with `attributes`): keep only the external id."""
         for (relationship, key, _), fix in zip(self._parents, self._parent_rest_fixers, strict=True):
             parent = get(relationship)
-            value = parent.get(key) if isinstance(parent, Mapping) else None
+            value = parent.get(key) if isinstance(parent, dict) else None  # JSON objects decode to dicts
             if value is not None and fix is not None:
                 value = fix(value)
             shaped[relationship] = None if value is None else {key: value}
