@@ -27,8 +27,9 @@ from salesforce_api.errors import ApiError, ConfigError, NotFoundError, Salesfor
 from source_salesforce import inputs, soql
 from source_salesforce.config import API_VERSION, parse_config
 from source_salesforce.page_workers import PageWorkers, worker_count
+from source_salesforce.parent_ids import check_rules, follow_parents
 from source_salesforce.record_blocks import RecordBlock
-from source_salesforce.schema import from_describe
+from source_salesforce.schema import ObjectSchema, from_describe
 from source_salesforce.spec import connector_spec
 from source_salesforce.streams import ReadContext, SalesforceStream, UnavailableStream
 
@@ -145,6 +146,7 @@ class SourceSalesforce(AbstractSource):
             # A cheap query proves the login works and the user may read data.
             for _ in context.rest.query("SELECT Id FROM User LIMIT 1"):
                 break
+            check_rules(context.config.parent_rules, context.rest.describe_many)
         except SalesforceError as exc:
             raise traced_exception(exc, checking=True) from exc
         return True, None
@@ -163,6 +165,7 @@ class SourceSalesforce(AbstractSource):
                     logger.warning("Object %s is left out: its describe failed (%s).", name, describe)
                     continue
                 streams.append(SalesforceStream(from_describe(describe), context))
+            follow_parents(context.config.parent_rules, _schemas(streams), context.rest.describe_many, names)
             return streams
         except SalesforceError as exc:
             raise traced_exception(exc) from exc
@@ -209,6 +212,7 @@ class SourceSalesforce(AbstractSource):
                 streams.append(UnavailableStream(name, message))
             else:
                 streams.append(SalesforceStream(from_describe(describe), context))
+        follow_parents(context.config.parent_rules, _schemas(streams), context.rest.describe_many)
         return streams
 
     def read(
@@ -276,6 +280,10 @@ class SourceSalesforce(AbstractSource):
             yield from self._emit_queued_messages()
             yield message
         logger.info(f"Read {records} records from {stream_name} stream")
+
+
+def _schemas(streams: list[Stream]) -> list[ObjectSchema]:
+    return [stream.schema for stream in streams if isinstance(stream, SalesforceStream)]
 
 
 def _incomplete_if_stopped(message: AirbyteMessage, context: ReadContext) -> AirbyteMessage:
