@@ -33,8 +33,9 @@ from source_salesforce import inputs, soql
 from source_salesforce.concurrent_streams import interleaved
 from source_salesforce.config import API_VERSION, parse_config
 from source_salesforce.page_workers import PageWorkers, worker_count
+from source_salesforce.parent_ids import check_rules, follow_parents
 from source_salesforce.record_blocks import RecordBlock
-from source_salesforce.schema import from_describe
+from source_salesforce.schema import ObjectSchema, from_describe
 from source_salesforce.spec import connector_spec
 from source_salesforce.streams import ReadContext, SalesforceStream, UnavailableStream
 
@@ -152,6 +153,7 @@ class SourceSalesforce(AbstractSource):
             # A cheap query proves the login works and the user may read data.
             for _ in context.rest.query("SELECT Id FROM User LIMIT 1"):
                 break
+            check_rules(context.config.parent_rules, context.rest.describe_many)
         except SalesforceError as exc:
             raise traced_exception(exc, checking=True) from exc
         return True, None
@@ -170,6 +172,7 @@ class SourceSalesforce(AbstractSource):
                     logger.warning("Object %s is left out: its describe failed (%s).", name, describe)
                     continue
                 streams.append(SalesforceStream(from_describe(describe), context))
+            follow_parents(context.config.parent_rules, _schemas(streams), context.rest.describe_many, names)
             return streams
         except SalesforceError as exc:
             raise traced_exception(exc) from exc
@@ -216,6 +219,7 @@ class SourceSalesforce(AbstractSource):
                 streams.append(UnavailableStream(name, message))
             else:
                 streams.append(SalesforceStream(from_describe(describe), context))
+        follow_parents(context.config.parent_rules, _schemas(streams), context.rest.describe_many)
         return streams
 
     def read(
@@ -367,6 +371,10 @@ class SourceSalesforce(AbstractSource):
             yield from self._emit_queued_messages()
             yield message
         logger.info(f"Read {records} records from {stream_name} stream")
+
+
+def _schemas(streams: list[Stream]) -> list[ObjectSchema]:
+    return [stream.schema for stream in streams if isinstance(stream, SalesforceStream)]
 
 
 def _incomplete_if_stopped(message: AirbyteMessage, context: ReadContext) -> AirbyteMessage:

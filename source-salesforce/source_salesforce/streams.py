@@ -88,6 +88,10 @@ class SalesforceStream(Stream, CheckpointMixin):
         return self._schema.name
 
     @property
+    def schema(self) -> ObjectSchema:
+        return self._schema
+
+    @property
     def primary_key(self) -> str | None:
         return self._schema.primary_key
 
@@ -195,8 +199,16 @@ class SalesforceStream(Stream, CheckpointMixin):
                 ),
                 failure_type=FailureType.config_error,
             )
-        wanted = set(properties or self._schema.fields)
-        missing = sorted(wanted - set(self._schema.fields))
+        parents = set(self._schema.parents)  # relationships carrying a parent external id (parent_external_ids)
+        wanted = set(properties or [*self._schema.fields, *parents])
+        if parents - wanted:
+            logger.warning(
+                "%s: the catalog does not select %s, which parent_external_ids adds: refresh the source schema and "
+                "select it to read the parent external ids.",
+                self.name,
+                ", ".join(sorted(parents - wanted)),
+            )
+        missing = sorted(wanted - set(self._schema.fields) - parents)
         if missing:
             logger.warning(
                 "%s: fields no longer in Salesforce are left out of this sync: %s. Refresh the schema to drop them.",
@@ -392,7 +404,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         """Which API reads the stream, logged with the reason: rest, bulk or auto (REST, Bulk above bulk_threshold)."""
         config = self._require_context().config
         wanted = config.force_api
-        base64 = [name for name in shaper.columns if self._schema.fields[name].type == "base64"]
+        base64 = [name for name in shaper.field_columns if self._schema.fields[name].type == "base64"]
         if wanted != "rest" and base64:
             log = logger.warning if wanted == "bulk" or config.window else logger.info
             log(
