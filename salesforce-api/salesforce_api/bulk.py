@@ -6,7 +6,9 @@ import csv
 import io
 import itertools
 import logging
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -153,14 +155,89 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
 
+class FetchedAhead:
+    """A query job waited for and its result pages downloaded in a background thread, as fast as Salesforce sends
+    them, into files on disk: `result()` waits for the job; its pages are read in order while later ones still
+    arrive. Reading several jobs this way downloads them side by side (each response's bandwidth is bounded on a
+    real org), with memory flat whatever their size. `close()` stops the download and drops what is left."""
+
+    def __init__(self, client: BulkClient, job_id: str, expected_records: int | None = None) -> None:
+        self.client, self.job_id = client, job_id
+        self._job: Future[BulkQueryResult] = Future()
+        self._pages: queue.Queue[IO[bytes] | BaseException | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._fetch, args=(expected_records,), name=f"bulk-{job_id}", daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> BulkQueryResult:
+        """The finished job (raising its failure), its pages read from the download."""
+        return self._job.result()
+
+    def _fetch(self, expected_records: int | None) -> None:
+        try:
+            result = self.client.wait_query(self.job_id, expected_records=expected_records)
+        except BaseException as exc:  # noqa: BLE001 - raised by result() in the reading thread
+            self._job.set_exception(exc)
+            return
+        result.page_files = self._page_files  # type: ignore[method-assign]
+        self._job.set_result(result)
+        session, path = self.client.session, f"jobs/query/{self.job_id}/results"
+        locator: str | None = None
+        try:
+            while True:
+                params = {"locator": locator} if locator else {}
+                body, locator = _download_csv(session, path, params, f"Bulk query {self.job_id}", spool_bytes=0)
+                last = not locator or locator == "null"
+                if not self._hand_over(body, last):
+                    return
+                if last:
+                    self.client.delete_job(self.job_id, QUERY, quiet=True)
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised where the pages are read
+            self._hand_over(exc, False)
+
+    def _hand_over(self, page: IO[bytes] | BaseException, last: bool) -> bool:
+        """Queue a page (or the download's failure) for the reader; False, the page dropped, once it has gone."""
+        with self._lock:
+            if self._closed:
+                if not isinstance(page, BaseException):
+                    page.close()
+                return False
+            self._pages.put(page)
+            if last:
+                self._pages.put(None)
+            return True
+
+    def _page_files(self) -> Iterator[IO[bytes]]:
+        while (page := self._pages.get()) is not None:
+            if isinstance(page, BaseException):
+                raise page
+            with page:
+                yield page
+
+    def close(self) -> None:
+        """Drop the pages not read and stop downloading at the next page (the job is the caller's to abort or
+        delete; a wait still polling it ends when it does)."""
+        with self._lock:
+            self._closed = True
+            while not self._pages.empty():
+                page = self._pages.get_nowait()
+                if page is not None and not isinstance(page, BaseException):
+                    page.close()
+
+
 def _download_csv(
-    session: SalesforceSession, path: str, params: dict[str, str], label: str
+    session: SalesforceSession, path: str, params: dict[str, str], label: str, spool_bytes: int = SPOOL_BYTES
 ) -> tuple[IO[bytes], str | None]:
     """One whole CSV result (a query results page, or an ingest job's results) as a file at position 0, with its
-    Sforce-Locator; a body that breaks off is fetched again."""
+    Sforce-Locator (on disk past `spool_bytes`); a body that breaks off is fetched again."""
     for attempt in itertools.count():
         response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
+        # Handed to the caller. A SpooledTemporaryFile of max_size 0 would never leave memory.
+        body = tempfile.SpooledTemporaryFile(max_size=spool_bytes) if spool_bytes else tempfile.TemporaryFile()  # noqa: SIM115
         try:
             for chunk in response.iter_content(1 << 20):
                 body.write(chunk)

@@ -57,11 +57,8 @@ class SourceConfig:
     include_purged_deletes: bool = False
     bulk_threshold: int = 50_000
     exclude_base64_fields: bool = False
-<<<<<<< HEAD
     concurrent_streams: int = DEFAULT_CONCURRENT_STREAMS
-=======
     parent_rules: tuple[ParentRule, ...] = ()
->>>>>>> main
 
     def wants(self, object_name: str) -> bool:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
@@ -127,16 +124,13 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
     if not isinstance(threshold, int) or threshold < 0:
         raise ConfigError("The setting 'bulk_threshold' must be zero or a positive number of records.")
 
-<<<<<<< HEAD
     concurrent = config.get("concurrent_streams", DEFAULT_CONCURRENT_STREAMS)
     if isinstance(concurrent, bool) or not isinstance(concurrent, int) or not 1 <= concurrent <= MAX_CONCURRENT_STREAMS:
         raise ConfigError(
             f"The setting 'concurrent_streams' must be a whole number from 1 to {MAX_CONCURRENT_STREAMS}.",
             setting="concurrent_streams",
         )
-=======
     parent_rules = _parent_rules(config.get(SETTING_PARENTS))
->>>>>>> main
 
     return SourceConfig(
         credentials=credentials,
@@ -149,11 +143,8 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         include_purged_deletes=bool(config.get("include_purged_deletes", False)),
         bulk_threshold=threshold,
         exclude_base64_fields=bool(config.get("exclude_base64_fields", False)),
-<<<<<<< HEAD
         concurrent_streams=concurrent,
-=======
         parent_rules=parent_rules,
->>>>>>> main
     )
 
 

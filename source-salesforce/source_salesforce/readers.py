@@ -19,7 +19,7 @@ from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
 from salesforce_api import BulkClient, QueryPage, RestClient
-from salesforce_api.bulk import BulkJobError, BulkQueryResult
+from salesforce_api.bulk import BulkJobError, BulkQueryResult, FetchedAhead
 from salesforce_api.errors import ApiError, NotFoundError, QueryTimeoutError
 
 from source_salesforce import soql
@@ -281,7 +281,8 @@ class BulkReader:
         waits for a slot (this reader holds none then, so it cannot block itself). Jobs left pending on exit are
         aborted and deleted."""
         bulk = self.bulk
-        pending: deque[str] = deque()  # submitted jobs of queries[index:], in order
+        pending: deque[FetchedAhead] = deque()  # submitted jobs of the queries not yet read, in order
+        reading: FetchedAhead | None = None
         submitted = 0
 
         def submit(wait: bool) -> bool:
@@ -300,8 +301,8 @@ class BulkReader:
                 self.slots.give_back()
                 raise
             submitted += 1
-            pending.append(job_id)
             self._opened(job_id)
+            pending.append(FetchedAhead(bulk, job_id, self.records_per_job))
             return True
 
         def top_up() -> bool:
@@ -316,12 +317,16 @@ class BulkReader:
                 added = not pending and submit(wait=True)
                 if top_up() or added:
                     yield JobsInFlight(tuple(self._open))
-                result = bulk.wait_query(pending[0], expected_records=self.records_per_job)
-                pending.popleft()
+                reading = pending.popleft()
+                result = reading.result()
                 if top_up():
                     yield JobsInFlight(tuple(self._open))
                 yield result
+                reading.close()
+                reading = None
         finally:
-            for job_id in pending:
-                bulk.abort_job(job_id, "query", quiet=True)
-                self._delete(job_id)
+            for job in [*pending, *([reading] if reading else [])]:
+                job.close()
+                if job.job_id in self._open:
+                    bulk.abort_job(job.job_id, "query", quiet=True)
+                    self._delete(job.job_id)
