@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import logging
+import os
 import queue
 import tempfile
 import threading
@@ -29,6 +30,8 @@ DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # Salesforce recommends at most 100 MB of raw CSV per ingest job (the hard limit is 150 MB base64).
 MAX_JOB_BYTES = 100_000_000
 SPOOL_BYTES = 8_000_000
+# Result pages of jobs ahead of the one being read, downloaded and not yet read, for the whole sync (on disk).
+DOWNLOAD_AHEAD_BYTES = 1 << 30
 JOBS_FULL_ATTEMPTS = 8  # submissions tried while the org's query jobs in progress are at their limit
 ESTIMATED_WAIT_MAX = 120.0  # seconds: the longest wait for a job's estimated end before polling again
 # The csv module refuses a field over 131,072 characters by default: a Bulk result (query rows, an ingest job's failed
@@ -155,14 +158,47 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
 
+class DownloadBudget:
+    """Bytes of result pages downloaded and not yet read, across jobs: a job ahead downloads its next page only while
+    they are under the limit; the job being read never waits (it frees what it reads), so no read waits on another."""
+
+    def __init__(self, limit: int = DOWNLOAD_AHEAD_BYTES) -> None:
+        self.limit = limit
+        self._held = 0
+        self._changed = threading.Condition()
+
+    def wait_for_room(self, urgent: threading.Event) -> None:
+        with self._changed:
+            while self._held >= self.limit and not urgent.is_set():
+                self._changed.wait(0.5)
+
+    def hold(self, size: int) -> None:
+        with self._changed:
+            self._held += size
+
+    def free(self, size: int) -> None:
+        with self._changed:
+            self._held -= size
+            self._changed.notify_all()
+
+
 class FetchedAhead:
     """A query job waited for and its result pages downloaded in a background thread, as fast as Salesforce sends
     them, into files on disk: `result()` waits for the job; its pages are read in order while later ones still
     arrive. Reading several jobs this way downloads them side by side (each response's bandwidth is bounded on a
-    real org), with memory flat whatever their size. `close()` stops the download and drops what is left."""
+    real org), with memory flat whatever their size and the disk held to `budget` (but for the job being read).
+    `close()` stops the download and drops what is left."""
 
-    def __init__(self, client: BulkClient, job_id: str, expected_records: int | None = None) -> None:
+    def __init__(
+        self,
+        client: BulkClient,
+        job_id: str,
+        expected_records: int | None = None,
+        budget: DownloadBudget | None = None,
+    ) -> None:
         self.client, self.job_id = client, job_id
+        self._budget = budget or DownloadBudget()
+        self._reading = threading.Event()  # set once result() is asked for: this job no longer waits for room
         self._job: Future[BulkQueryResult] = Future()
         self._pages: queue.Queue[IO[bytes] | BaseException | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -174,6 +210,7 @@ class FetchedAhead:
 
     def result(self) -> BulkQueryResult:
         """The finished job (raising its failure), its pages read from the download."""
+        self._reading.set()
         return self._job.result()
 
     def _fetch(self, expected_records: int | None) -> None:
@@ -188,6 +225,7 @@ class FetchedAhead:
         locator: str | None = None
         try:
             while True:
+                self._budget.wait_for_room(self._reading)
                 params = {"locator": locator} if locator else {}
                 body, locator = _download_csv(session, path, params, f"Bulk query {self.job_id}", spool_bytes=0)
                 last = not locator or locator == "null"
@@ -206,6 +244,8 @@ class FetchedAhead:
                 if not isinstance(page, BaseException):
                     page.close()
                 return False
+            if not isinstance(page, BaseException):
+                self._budget.hold(_size(page))
             self._pages.put(page)
             if last:
                 self._pages.put(None)
@@ -215,18 +255,29 @@ class FetchedAhead:
         while (page := self._pages.get()) is not None:
             if isinstance(page, BaseException):
                 raise page
-            with page:
-                yield page
+            size = _size(page)
+            try:
+                with page:
+                    yield page
+            finally:
+                self._budget.free(size)
 
     def close(self) -> None:
         """Drop the pages not read and stop downloading at the next page (the job is the caller's to abort or
         delete; a wait still polling it ends when it does)."""
         with self._lock:
             self._closed = True
+            self._reading.set()
             while not self._pages.empty():
                 page = self._pages.get_nowait()
                 if page is not None and not isinstance(page, BaseException):
+                    self._budget.free(_size(page))
                     page.close()
+
+
+def _size(page: IO[bytes]) -> int:
+    """A downloaded page's bytes (its file's size, whatever position it is read at)."""
+    return os.fstat(page.fileno()).st_size
 
 
 def _download_csv(

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
 from salesforce_api import BulkClient, QueryPage, RestClient
-from salesforce_api.bulk import BulkJobError, BulkQueryResult, FetchedAhead
+from salesforce_api.bulk import BulkJobError, BulkQueryResult, DownloadBudget, FetchedAhead
 from salesforce_api.errors import ApiError, NotFoundError, QueryTimeoutError
 
 from source_salesforce import soql
@@ -168,10 +168,12 @@ class RestReader:
 
 class BulkJobSlots:
     """The Bulk query jobs one sync may have at once, across its streams: Salesforce allows an org 25 in progress,
-    shared with its other tools. A job holds a slot from its submission until it is read and deleted."""
+    shared with its other tools. A job holds a slot from its submission until it is read and deleted. `downloads`
+    bounds their results downloaded ahead of being read."""
 
     def __init__(self, limit: int | None = None) -> None:
         self._free = threading.BoundedSemaphore(limit or MAX_BULK_QUERY_JOBS)
+        self.downloads = DownloadBudget()
 
     def take(self, wait: bool) -> bool:
         """A slot; without `wait`, False when none is free."""
@@ -302,7 +304,7 @@ class BulkReader:
                 raise
             submitted += 1
             self._opened(job_id)
-            pending.append(FetchedAhead(bulk, job_id, self.records_per_job))
+            pending.append(FetchedAhead(bulk, job_id, self.records_per_job, self.slots.downloads))
             return True
 
         def top_up() -> bool:
