@@ -251,8 +251,9 @@ class SourceSalesforce(AbstractSource):
         workers = min(context.config.concurrent_streams, len(tasks))
         if workers > 1:
             logger.info("Reading up to %d streams at once (concurrent_streams)", workers)
+        after = _parents_first(configured, instances)
         try:
-            for message in interleaved(tasks, workers):
+            for message in interleaved(tasks, workers, after=after):
                 yield _incomplete_if_stopped(message, context)
         finally:
             if context.page_workers is not None:
@@ -375,6 +376,28 @@ class SourceSalesforce(AbstractSource):
 
 def _schemas(streams: list[Stream]) -> list[ObjectSchema]:
     return [stream.schema for stream in streams if isinstance(stream, SalesforceStream)]
+
+
+def _parents_first(configured: list[ConfiguredAirbyteStream], instances: Mapping[str, Stream]) -> list[set[int]]:
+    """For each stream, the streams of the catalog it waits for: the parents whose external ids its records carry
+    (parent_external_ids), so that a copy into another org gets every parent before the records that refer to it."""
+    position = {stream.stream.name: n for n, stream in enumerate(configured)}
+    waits: list[set[int]] = []
+    for n, stream in enumerate(configured):
+        instance = instances.get(stream.stream.name)
+        parents = (
+            {key.parent for key in instance.schema.parents.values()}
+            if isinstance(instance, SalesforceStream)
+            else set()
+        )
+        waits.append({position[name] for name in parents if name in position and position[name] != n})
+        if waits[-1]:
+            logger.info(
+                "%s is read after %s: its records carry their external ids (parent_external_ids)",
+                stream.stream.name,
+                ", ".join(sorted(parents & set(position))),
+            )
+    return waits
 
 
 def _incomplete_if_stopped(message: AirbyteMessage, context: ReadContext) -> AirbyteMessage:

@@ -4,7 +4,7 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from source_salesforce.concurrent_streams import interleaved
+from source_salesforce.concurrent_streams import in_dependency_order, interleaved
 
 
 @dataclass
@@ -122,3 +122,27 @@ def test_an_error_a_task_raises_stops_the_read_and_is_raised():
     with pytest.raises(ValueError, match="broken"):
         list(interleaved([failing, endless], workers=2, buffer_bytes=10_000))
     assert cleaned == [True]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_task_waits_for_the_tasks_it_follows(workers):
+    """The child (first in the list) starts only once both its parents are done; an unrelated task runs meanwhile."""
+    tasks = [counting("child", 50), counting("parent", 200), counting("other", 200), counting("grandparent", 100)]
+    after = [{1, 3}, {3}, set(), set()]
+    got = [name for name, _ in interleaved(tasks, workers=workers, after=after)]
+    assert len(got) == 550
+    assert got.index("child") > max(i for i, name in enumerate(got) if name in ("parent", "grandparent"))
+    assert got.index("parent") > max(i for i, name in enumerate(got) if name == "grandparent")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tasks_that_wait_for_each_other_still_run(workers):
+    tasks = [counting("a", 10), counting("b", 10)]
+    assert sorted(interleaved(tasks, workers=workers, after=[{1}, {0}])) == sorted(
+        [("a", n) for n in range(10)] + [("b", n) for n in range(10)]
+    )
+
+
+def test_dependency_order_keeps_the_given_order_otherwise():
+    assert in_dependency_order(4, [set(), {3}, set(), set()]) == [0, 3, 1, 2]
+    assert in_dependency_order(2, [{1}, {0}]) == [1, 0]
