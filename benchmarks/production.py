@@ -370,6 +370,44 @@ the emulator and the connector's CPU need; fraction_of_machine_bound = zero-late
 better of the two fractions says how much of the available overlap a connector uses."""
 
 
+COMMANDS_TEXT = """\
+`make bench-production` (= the run.py command above) runs, per scenario, in a temporary directory:
+
+    salesforce-emulator serve --port P --proxy PP --cert-dir certs --seed empty --records 0 --db org.sqlite3 \\
+        --daily-limit 100000000
+    POST /__emulator/schema/generic-objects {"prefix": "Bench", "count": 30}, then {"names": ["BenchLarge__c"]}
+    POST /__emulator/records/{object}/generate {"count": 20000}   (1000000 for BenchLarge__c; times --scale)
+    PUT /__emulator/latency {"profile": "production"}   before each measured run ("default" for zero latency)
+
+    # both connectors, with the same environment:
+    HTTPS_PROXY=http://127.0.0.1:PP REQUESTS_CA_BUNDLE=certs/ca.pem
+
+    # ours (this repository's source-salesforce):
+    source-salesforce discover --config config.json
+    source-salesforce read --config config.json --catalog catalog-all.json [--state state.json]
+    #   config.json: {"credentials": {"auth_type": "refresh_token", "login_url": "https://login.salesforce.com",
+    #                 "client_id", "client_secret", "refresh_token": the emulator's test values},
+    #                 "streams": [the 31 object names]}
+
+    # Airbyte's, unmodified: pip install airbyte-source-salesforce==2.10.3 in its own venv
+    ~/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3/bin/source-salesforce discover --config config.json
+    ~/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3/bin/source-salesforce read --config config.json \\
+        --catalog catalog-all.json [--state state.json]
+    #   config.json: {"client_id", "client_secret", "refresh_token": the same values,
+    #                 "start_date": "2020-12-01T00:00:00Z", "stream_slice_step": "P365D"}
+
+    # the destination (prod_destination_upsert), into X__c of a fresh org:
+    destination-salesforce write --config config.json --catalog catalog.json < messages.jsonl
+    #   config.json: {"credentials": as above, "object": "X__c", "operation": "upsert", "api": "bulk",
+    #                 "external_id_field": "External_Id__c", "flush_interval_seconds": 0}
+
+Each catalog is the connector's own discover output for the 31 objects, configured by scripts/configure_catalog.py
+(incremental on SystemModstamp, append_dedup on Id); `catalog-BenchLarge__c.json` holds that stream alone. State
+files are the last STATE of each stream from the connector's previous read on this org. Airbyte's window setting is
+a year (its default is 30 days, about 70 Bulk jobs per object over the seeded 2021-2024 span): the kinder setting
+for it."""
+
+
 @dataclass
 class Sizes:
     """Bytes per record and the Bulk page size, measured on the org (every generic object has the same fields)."""

@@ -677,6 +677,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("")
     if any(name in production.SCENARIOS for name in report["results"]):
         lines += ["## The production profile's lower bound", "", production.LOWER_BOUND_TEXT, ""]
+        lines += ["## The production scenarios' commands", "", production.COMMANDS_TEXT, ""]
     if report.get("notes"):
         lines += ["## Where the time goes", "", report["notes"], ""]
     return "\n".join(lines)
