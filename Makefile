@@ -44,7 +44,7 @@ lint: $(STAMP)
 bench: $(STAMP) $(AIRBYTE_SOURCE)
 	$(BIN)/python benchmarks/run.py
 
-# The production-profile scenarios alone, side by side with Airbyte's source (~40 min at full size);
+# The production-profile scenarios alone, side by side with Airbyte's source (~45 min at full size, most of it Airbyte's first sync);
 # `make bench-production BENCH_SCALE=0.05` for a quick check (add BENCH_FLAGS=--no-save to keep the committed results).
 BENCH_SCALE ?= 1
 bench-production: $(STAMP) $(AIRBYTE_SOURCE)
