@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from memory import PeakMemory
 from salesforce_emulator import oauth
 
 HERE = Path(__file__).resolve().parent
@@ -176,55 +177,6 @@ class Measured:
         return out
 
 
-class TreeMemory:
-    """Polls the VmHWM of a process and of every process below it (found by walking /proc) until stopped."""
-
-    def __init__(self, pid: int) -> None:
-        import threading
-
-        self.pid = pid
-        self.peaks_kb: dict[int, int] = {}
-        self.running = True
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-
-    def _poll(self) -> None:
-        tree = [self.pid]
-        polls = 0
-        while self.running:
-            if polls % 5 == 0:
-                tree = self._tree()
-            polls += 1
-            for pid in tree:
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), int(line.split()[1]))
-                except (OSError, ValueError):
-                    pass
-            time.sleep(0.1)
-
-    def _tree(self) -> list[int]:
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-        tree, frontier = [self.pid], [self.pid]
-        while frontier:
-            frontier = [pid for pid, parent in parents.items() if parent in frontier]
-            tree += frontier
-        return tree
-
-    def stop(self) -> tuple[float, float, int]:
-        """(the tree's summed peak, the main process's peak) in MB, and how many processes were seen."""
-        self.running = False
-        self.thread.join()
-        return sum(self.peaks_kb.values()) / 1024, self.peaks_kb.get(self.pid, 0) / 1024, len(self.peaks_kb)
-
-
 def measure(
     args: list[str], org: ProdOrg, cwd: Path, *, stdin_path: Path | None = None, timeout: float = TIMEOUT
 ) -> Measured:
@@ -234,7 +186,7 @@ def measure(
     stderr = open(cwd / "stderr.log", "wb")  # noqa: SIM115
     started = time.perf_counter()
     process = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, cwd=cwd, env=org.env())
-    memory = TreeMemory(process.pid)
+    memory = PeakMemory(process.pid)
     killer = _Deadline(process, timeout)
     records, tail, kept = 0, b"", []
     assert process.stdout is not None
@@ -251,7 +203,8 @@ def measure(
     for handle in (stdin, stderr):
         if handle is not subprocess.DEVNULL:
             handle.close()
-    peak, main, processes = memory.stop()
+    main, below = memory.stop()
+    peak, processes = main + below, memory.processes
     states: dict[str, Any] = {}
     errors = []
     for line in kept:

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from typing import Any
 import orjson
 import production
 import requests
+from memory import PeakMemory
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -180,56 +180,6 @@ def run_connector(
         raise RuntimeError(f"{shlex.join(args[:2])} exited with {status}")
     main_mb, children_mb = peak.stop()
     return Run(seconds, records, main_mb, org.calls(), kept, children_mb)
-
-
-class PeakMemory:
-    """Polls /proc for the VmHWM (a process's own peak resident set) of a process and of its child processes (the
-    source's Bulk page workers) until stopped."""
-
-    CHILDREN_EVERY = 10  # polls: finding the children scans /proc
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peaks_kb: dict[int, int] = {}
-        self.running = True
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-
-    def _poll(self) -> None:
-        children: list[int] = []
-        polls = 0
-        while self.running:
-            if polls % self.CHILDREN_EVERY == 0:
-                children = self._children()
-            polls += 1
-            for pid in [self.pid, *children]:
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), int(line.split()[1]))
-                except (OSError, ValueError):
-                    if pid == self.pid:
-                        return
-            time.sleep(0.05)
-
-    def _children(self) -> list[int]:
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.pid:
-                    found.append(int(entry))
-        return found
-
-    def stop(self) -> tuple[float, float]:
-        """(the process's peak RSS, the sum of its children's peak RSS), in MB."""
-        self.running = False
-        self.thread.join()
-        children = sum(kb for pid, kb in self.peaks_kb.items() if pid != self.pid)
-        return self.peaks_kb.get(self.pid, 0) / 1024, children / 1024
 
 
 def write_json(path: Path, value: Any) -> Path:
