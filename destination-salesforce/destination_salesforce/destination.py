@@ -134,7 +134,8 @@ class DestinationSalesforce(Destination):
         self, cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog, input_messages: Iterable[AirbyteMessage]
     ) -> Iterator[AirbyteMessage]:
         check_stream_entries(cfg, catalog)
-        session = connect(cfg.credentials, api_version=cfg.api_version)
+        # Connections for the Collections calls in flight, the upload threads and the main thread's polls.
+        session = connect(cfg.credentials, api_version=cfg.api_version, pool_size=max(10, cfg.concurrency + 4))
         rest, bulk = RestClient(session), BulkClient(session)
         describes = Describes(rest)
         plans: dict[tuple[str | None, str], StreamPlan] = {}
