@@ -62,11 +62,11 @@ class _Part:
     after: int = 0  # the newest job in flight that holds one of these keys: this one is uploaded once it is settled
 
     @classmethod
-    def new(cls, header: list[str]) -> _Part:
+    def new(cls, header: list[str], spool_bytes: int = SPOOL_BYTES) -> _Part:
         head = csv_bytes([header])
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by upload
+        spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - closed by upload
         spool.write(head)
-        records = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed once settled
+        records = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - closed once settled
         return cls(header, spool, records, len(head))
 
     def add(self, records: Sequence[PreparedRecord], rows: bytes, keys: set[int], keep_data: bool) -> None:
@@ -149,6 +149,9 @@ class BulkJobs:
                 failures.append((record, missing_key(self.key_field)))
             else:
                 sendable.append(record)
+        if any(job.upload.done() and job.upload.exception() is not None for job in self.in_flight):
+            while self.in_flight:  # an upload failed: fail now (settling up to it raises its error), not jobs later
+                failures.extend(self._settle_oldest())
         if sendable:
             failures.extend(self._gather(sendable))
         return failures
@@ -180,7 +183,8 @@ class BulkJobs:
             failures.extend(self.submit())
             part = None
         if part is None:
-            part = self.open = _Part.new(header)
+            # The parts held at once (the gathering one and those in flight) share the memory two parts used to.
+            part = self.open = _Part.new(header, max(1_000_000, 2 * SPOOL_BYTES // (self.concurrency + 1)))
         if keys:
             # Newest first: a job holding one of these keys is waited for, and so are the jobs before it. No job
             # goes in flight while this part gathers, so these are all the jobs the part must not overtake.

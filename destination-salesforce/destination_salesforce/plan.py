@@ -37,9 +37,10 @@ from destination_salesforce.writers import (
 ASSIGNMENT_RULE_OBJECTS = {"Lead", "Case"}  # Bulk API 2.0's assignmentRuleId applies to these
 RETRY_CHUNK = 10_000
 RESCUE_MIN = 200  # records a failed Bulk job left unprocessed go through Collections from this many down
-# With several jobs in flight, a job holds at most this many records (5 of Salesforce's internal batches of 10,000),
-# so that a large load is spread over jobs that run in parallel instead of filling one 100 MB job after another.
-CONCURRENT_JOB_RECORDS = 50_000
+# With several jobs in flight, a job holds at most this many records (2 of Salesforce's internal batches of 10,000),
+# so that a large load is spread over jobs that run in parallel instead of filling one 100 MB job after another, and
+# the last job, which runs after the input ended, is short.
+CONCURRENT_JOB_RECORDS = 20_000
 
 
 def is_event(sobject: str) -> bool:
