@@ -86,7 +86,7 @@ class CollectionsWriter:
         """One outcome per record, in order. Calls go out `concurrency` at a time; a call holding a key that a call
         in flight holds waits for it (and for the calls before it), so that writes of one key land in order."""
         chunks = list(_chunks(records, COLLECTION_SIZE))
-        if self.concurrency == 1 or len(chunks) == 1:
+        if self.concurrency == 1 or len(chunks) <= 1:
             return [outcome for chunk in chunks for outcome in self._write_chunk(chunk)]
         if self._pool is None:
             name = f"collections-{self.sobject}"
