@@ -7,7 +7,12 @@ PACKAGES := salesforce-api salesforce-emulator source-salesforce destination-sal
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: install demo test images test-images lint bench soak emulator compat lock clean
+.PHONY: install demo test images test-images lint bench bench-production soak emulator compat lock clean
+
+# Airbyte's own source-salesforce, unmodified, in its own venv under ~/.cache (reused): for `make compat` and the
+# side-by-side benchmarks.
+COMPAT_VENV := $(HOME)/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3
+AIRBYTE_SOURCE := $(COMPAT_VENV)/bin/source-salesforce
 
 install: $(STAMP)
 
@@ -36,8 +41,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)
+bench: $(STAMP) $(AIRBYTE_SOURCE)
 	$(BIN)/python benchmarks/run.py
+
+# The production-profile scenarios alone, side by side with Airbyte's source (~45 min at full size, most of it Airbyte's first sync);
+# `make bench-production BENCH_SCALE=0.05` for a quick check (add BENCH_FLAGS=--no-save to keep the committed results).
+BENCH_SCALE ?= 1
+bench-production: $(STAMP) $(AIRBYTE_SOURCE)
+	$(BIN)/python benchmarks/run.py --only prod_first_sync,prod_incremental,prod_destination_upsert \
+		--scale $(BENCH_SCALE) $(BENCH_FLAGS)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak --run-soak
@@ -49,11 +61,12 @@ emulator: $(STAMP)
 # `make test`: it installs a package). Its venv is kept under ~/.cache and reused.
 # `make compat COMPAT_PROFILE=production` runs it against the emulator's production latency profile.
 COMPAT_PROFILE ?= default
-COMPAT_VENV := $(HOME)/.cache/salesforce-connectors/airbyte-source-salesforce-2.10.3
-compat: $(STAMP)
-	test -x $(COMPAT_VENV)/bin/source-salesforce || { rm -rf $(COMPAT_VENV) && $(PYTHON) -m venv $(COMPAT_VENV) && \
-		$(COMPAT_VENV)/bin/python -m pip install --quiet airbyte-source-salesforce==2.10.3; }
-	$(BIN)/python scripts/compat_airbyte_source.py --connector $(COMPAT_VENV)/bin/source-salesforce --profile $(COMPAT_PROFILE)
+compat: $(STAMP) $(AIRBYTE_SOURCE)
+	$(BIN)/python scripts/compat_airbyte_source.py --connector $(AIRBYTE_SOURCE) --profile $(COMPAT_PROFILE)
+
+$(AIRBYTE_SOURCE):
+	rm -rf $(COMPAT_VENV) && $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet airbyte-source-salesforce==2.10.3
 
 # Re-resolve every dependency and rewrite the pins (run after changing a pyproject dependency).
 lock:

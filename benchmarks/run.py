@@ -2,6 +2,10 @@
 
     make bench                                   # every scenario at 10,000 / 100,000 / 1,000,000 records
     .venv/bin/python benchmarks/run.py --sizes 10000,100000 --repeat 3 --only source_rest,source_bulk
+    make bench-production [BENCH_SCALE=0.05]     # the production-profile scenarios, beside Airbyte's source
+
+The production-profile scenarios (prod_first_sync, prod_incremental, prod_destination_upsert) are in
+production.py: sized by --scale rather than --sizes, run once each.
 
 Each connector runs as its installed console script in a subprocess, exactly as in production; the emulator runs in
 another process. Figures are medians over --repeat runs; peak RSS is the connector process's own high-water mark
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import production
 import requests
 
 HERE = Path(__file__).resolve().parent
@@ -665,6 +670,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     for name, by_size in report["results"].items():
+        if name in production.SCENARIOS:
+            lines += production.markdown_section(name, by_size)
+            continue
         lines += [f"## {name}", "", "| size | figures |", "|---|---|"]
         for size, figures in by_size.items():
             shown = ", ".join(
@@ -672,6 +680,9 @@ def markdown(report: dict[str, Any]) -> str:
             )
             lines.append(f"| {size} | {shown} |")
         lines.append("")
+    if any(name in production.SCENARIOS for name in report["results"]):
+        lines += ["## The production profile's lower bound", "", production.LOWER_BOUND_TEXT, ""]
+        lines += ["## The production scenarios' commands", "", production.COMMANDS_TEXT, ""]
     if report.get("notes"):
         lines += ["## Where the time goes", "", report["notes"], ""]
     return "\n".join(lines)
@@ -682,7 +693,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--repeat-large", type=int, default=1, help="repeats for sizes of 1,000,000 and more")
-    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--only", default=",".join([*SCENARIOS, *production.SCENARIOS]))
+    parser.add_argument("--scale", type=float, default=1.0, help="the production scenarios' sizes times this")
+    parser.add_argument("--airbyte", help="Airbyte's source-salesforce executable ('' to leave it out)")
+    parser.add_argument(
+        "--no-zero-latency", action="store_true", help="skip the production scenarios' zero-latency runs"
+    )
     parser.add_argument("--no-save", action="store_true", help="print the results without writing the files")
     parser.add_argument("--profile", default="default", help="the emulator's latency profile (e.g. production)")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -690,7 +706,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     results: dict[str, Any] = {}
-    for name in args.only.split(","):
+    names = args.only.split(",")
+    results.update(run_production([n for n in names if n in production.SCENARIOS], args))
+    for name in (n for n in names if n not in production.SCENARIOS):
         function, sized = SCENARIOS[name]
         for size in sizes if sized else [FIXED_SIZE[name]]:
             with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
@@ -719,6 +737,44 @@ def main(argv: Iterable[str] | None = None) -> int:
         RESULTS_JSON.write_text(json.dumps(merged, indent=2) + "\n")
         RESULTS_MD.write_text(markdown(merged))
     return 0
+
+
+def run_production(names: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The production-profile scenarios; the first sync and the incremental sync share one org."""
+    options = {"airbyte": args.airbyte, "zero_latency": not args.no_zero_latency}
+    scale = f"scale {args.scale:g}"
+    results: dict[str, Any] = {}
+    jobs: list[tuple[list[str], Callable[[Path], dict[str, Any]]]] = []
+    if {"prod_first_sync", "prod_incremental"} & set(names):
+        jobs.append(
+            (
+                ["prod_first_sync", "prod_incremental"],
+                lambda tmp: production.sync_scenarios(tmp, args.scale, options, free_port),
+            )
+        )
+    if "prod_destination_upsert" in names:
+        jobs.append(
+            (
+                ["prod_destination_upsert"],
+                lambda tmp: {
+                    "prod_destination_upsert": production.destination_upsert(
+                        tmp, args.scale, options, free_port, write_messages
+                    )
+                },
+            )
+        )
+    for produced, job in jobs:
+        with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
+            print(f"{', '.join(produced)} @ {scale} ...", flush=True)
+            try:
+                figures = job(Path(tmp))
+            except Exception as error:  # noqa: BLE001 - one failing scenario must not hide the others
+                figures = dict.fromkeys(produced, {"error": f"{type(error).__name__}: {error}"})
+            for name in produced:
+                if name in names or name == "prod_first_sync":  # the first sync is the incremental's set-up
+                    results[name] = {scale: figures[name]}
+                    print(f"  {name}: {json.dumps(figures[name])}", flush=True)
+    return results
 
 
 def render() -> None:

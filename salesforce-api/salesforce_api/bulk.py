@@ -6,7 +6,10 @@ import csv
 import io
 import itertools
 import logging
+import os
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +30,9 @@ DONE_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # Salesforce recommends at most 100 MB of raw CSV per ingest job (the hard limit is 150 MB base64).
 MAX_JOB_BYTES = 100_000_000
 SPOOL_BYTES = 8_000_000
+# Result pages of jobs ahead of the one being read, downloaded and not yet read, for the whole sync (on disk).
+DOWNLOAD_AHEAD_BYTES = 1 << 30
+JOBS_FULL_ATTEMPTS = 8  # submissions tried while the org's query jobs in progress are at their limit
 ESTIMATED_WAIT_MAX = 120.0  # seconds: the longest wait for a job's estimated end before polling again
 # The csv module refuses a field over 131,072 characters by default: a Bulk result (query rows, an ingest job's failed
 # records) may hold longer values, which must be read like any other.
@@ -152,14 +158,137 @@ class BulkQueryResult:
                 self.client.delete_job(self.job_id, QUERY, quiet=True)
 
 
+class DownloadBudget:
+    """Bytes of result pages downloaded and not yet read, across jobs: a job ahead downloads its next page only while
+    they are under the limit; the job being read never waits (it frees what it reads), so no read waits on another."""
+
+    def __init__(self, limit: int = DOWNLOAD_AHEAD_BYTES) -> None:
+        self.limit = limit
+        self._held = 0
+        self._changed = threading.Condition()
+
+    def wait_for_room(self, urgent: threading.Event) -> None:
+        with self._changed:
+            while self._held >= self.limit and not urgent.is_set():
+                self._changed.wait(0.5)
+
+    def hold(self, size: int) -> None:
+        with self._changed:
+            self._held += size
+
+    def free(self, size: int) -> None:
+        with self._changed:
+            self._held -= size
+            self._changed.notify_all()
+
+
+class FetchedAhead:
+    """A query job waited for and its result pages downloaded in a background thread, as fast as Salesforce sends
+    them, into files on disk: `result()` waits for the job; its pages are read in order while later ones still
+    arrive. Reading several jobs this way downloads them side by side (each response's bandwidth is bounded on a
+    real org), with memory flat whatever their size and the disk held to `budget` (but for the job being read).
+    `close()` stops the download and drops what is left."""
+
+    def __init__(
+        self,
+        client: BulkClient,
+        job_id: str,
+        expected_records: int | None = None,
+        budget: DownloadBudget | None = None,
+    ) -> None:
+        self.client, self.job_id = client, job_id
+        self._budget = budget or DownloadBudget()
+        self._reading = threading.Event()  # set once result() is asked for: this job no longer waits for room
+        self._job: Future[BulkQueryResult] = Future()
+        self._pages: queue.Queue[IO[bytes] | BaseException | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._fetch, args=(expected_records,), name=f"bulk-{job_id}", daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> BulkQueryResult:
+        """The finished job (raising its failure), its pages read from the download."""
+        self._reading.set()
+        return self._job.result()
+
+    def _fetch(self, expected_records: int | None) -> None:
+        try:
+            result = self.client.wait_query(self.job_id, expected_records=expected_records)
+        except BaseException as exc:  # noqa: BLE001 - raised by result() in the reading thread
+            self._job.set_exception(exc)
+            return
+        result.page_files = self._page_files  # type: ignore[method-assign]
+        self._job.set_result(result)
+        session, path = self.client.session, f"jobs/query/{self.job_id}/results"
+        locator: str | None = None
+        try:
+            while True:
+                self._budget.wait_for_room(self._reading)
+                params = {"locator": locator} if locator else {}
+                body, locator = _download_csv(session, path, params, f"Bulk query {self.job_id}", spool_bytes=0)
+                last = not locator or locator == "null"
+                if not self._hand_over(body, last):
+                    return
+                if last:
+                    self.client.delete_job(self.job_id, QUERY, quiet=True)
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised where the pages are read
+            self._hand_over(exc, False)
+
+    def _hand_over(self, page: IO[bytes] | BaseException, last: bool) -> bool:
+        """Queue a page (or the download's failure) for the reader; False, the page dropped, once it has gone."""
+        with self._lock:
+            if self._closed:
+                if not isinstance(page, BaseException):
+                    page.close()
+                return False
+            if not isinstance(page, BaseException):
+                self._budget.hold(_size(page))
+            self._pages.put(page)
+            if last:
+                self._pages.put(None)
+            return True
+
+    def _page_files(self) -> Iterator[IO[bytes]]:
+        while (page := self._pages.get()) is not None:
+            if isinstance(page, BaseException):
+                raise page
+            size = _size(page)
+            try:
+                with page:
+                    yield page
+            finally:
+                self._budget.free(size)
+
+    def close(self) -> None:
+        """Drop the pages not read and stop downloading at the next page (the job is the caller's to abort or
+        delete; a wait still polling it ends when it does)."""
+        with self._lock:
+            self._closed = True
+            self._reading.set()
+            while not self._pages.empty():
+                page = self._pages.get_nowait()
+                if page is not None and not isinstance(page, BaseException):
+                    self._budget.free(_size(page))
+                    page.close()
+
+
+def _size(page: IO[bytes]) -> int:
+    """A downloaded page's bytes (its file's size, whatever position it is read at)."""
+    return os.fstat(page.fileno()).st_size
+
+
 def _download_csv(
-    session: SalesforceSession, path: str, params: dict[str, str], label: str
+    session: SalesforceSession, path: str, params: dict[str, str], label: str, spool_bytes: int = SPOOL_BYTES
 ) -> tuple[IO[bytes], str | None]:
     """One whole CSV result (a query results page, or an ingest job's results) as a file at position 0, with its
-    Sforce-Locator; a body that breaks off is fetched again."""
+    Sforce-Locator (on disk past `spool_bytes`); a body that breaks off is fetched again."""
     for attempt in itertools.count():
         response = session.request("GET", path, params=params, headers={"Accept": "text/csv"}, stream=True)
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
+        # Handed to the caller. A SpooledTemporaryFile of max_size 0 would never leave memory.
+        body = tempfile.SpooledTemporaryFile(max_size=spool_bytes) if spool_bytes else tempfile.TemporaryFile()  # noqa: SIM115
         try:
             for chunk in response.iter_content(1 << 20):
                 body.write(chunk)
@@ -222,8 +351,10 @@ class BulkClient:
     def query(self, soql: str, *, include_deleted: bool = False, max_records: int | None = None) -> BulkQueryResult:
         return self.wait_query(self.submit_query(soql, include_deleted=include_deleted), max_records=max_records)
 
-    def submit_query(self, soql: str, *, include_deleted: bool = False) -> str:
-        """Create a query job and return its id without waiting: Salesforce works on it while we do other things."""
+    def submit_query(self, soql: str, *, include_deleted: bool = False, wait_for_room: bool = True) -> str:
+        """Create a query job and return its id without waiting: Salesforce works on it while we do other things.
+        When the org's query jobs in progress are at their limit, try again for a while (`wait_for_room`), or raise
+        the LIMIT_EXCEEDED ApiError at once."""
         body = {
             "operation": "queryAll" if include_deleted else "query",
             "query": soql,
@@ -231,14 +362,20 @@ class BulkClient:
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         }
-        try:
-            # A repeated query job only costs a job, so a lost answer may be retried.
-            job = self.session.send_json("POST", "jobs/query", body, idempotent=True)
-        except ApiError as exc:
-            if _not_supported(exc):
-                raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
-            raise
-        return str(job["id"])
+        for attempt in itertools.count():
+            try:
+                # A repeated query job only costs a job, so a lost answer may be retried.
+                job = self.session.send_json("POST", "jobs/query", body, idempotent=True)
+                return str(job["id"])
+            except ApiError as exc:
+                if _not_supported(exc):
+                    raise BulkNotSupportedError(exc.message, status=exc.status, error_code=exc.error_code) from None
+                if exc.error_code != "LIMIT_EXCEEDED" or not wait_for_room or attempt >= JOBS_FULL_ATTEMPTS:
+                    raise
+                # The org's query jobs in progress are at their limit (other tools run some): they finish in seconds.
+                logger.warning("Bulk query jobs are at the org's limit (%s); submitting again shortly", exc.message)
+                self.session.sleep(self.session.backoff(attempt))
+        raise AssertionError("unreachable")
 
     def wait_query(
         self, job_id: str, *, max_records: int | None = None, expected_records: int | None = None

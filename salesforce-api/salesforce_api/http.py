@@ -96,12 +96,18 @@ def is_retryable(status: int, code: str | None, message: str) -> bool:
         return True
     if code == "UNABLE_TO_LOCK_ROW" or code == "SERVER_UNAVAILABLE":
         return True
-    return code == "REQUEST_LIMIT_EXCEEDED" and "ConcurrentPerOrgLongTxn" in message
+    return code == "REQUEST_LIMIT_EXCEEDED" and concurrency_limit(message)
+
+
+def concurrency_limit(message: str) -> bool:
+    """Whether a REQUEST_LIMIT_EXCEEDED is the org's limit of requests at once (ConcurrentPerOrgLongTxn,
+    ConcurrentRequests), which frees up in seconds, not its daily limit."""
+    return "ConcurrentPerOrgLongTxn" in message or "ConcurrentRequests" in message
 
 
 def error_for(status: int, code: str | None, message: str, fields: list[str], *, exhausted: bool = False):
     """The taxonomy's exception for one error response (after retries when `exhausted`)."""
-    if code == "REQUEST_LIMIT_EXCEEDED" and "ConcurrentPerOrgLongTxn" not in message:
+    if code == "REQUEST_LIMIT_EXCEEDED" and not concurrency_limit(message):
         return QuotaExceededError(f"REQUEST_LIMIT_EXCEEDED: {message}")
     if exhausted or is_retryable(status, code, message):
         label = f"{code}: {message}" if code else message

@@ -118,6 +118,17 @@ class RestClient:
     def limits(self) -> dict[str, Any]:
         return self.session.get_json("limits")
 
+    def record_counts(self, names: Sequence[str]) -> dict[str, int]:
+        """Each object's approximate record count (Salesforce's storage statistics, refreshed now and then), in one
+        call: objects it has no figure for are left out."""
+        answer = self.session.get_json("limits/recordCount", params={"sObjects": ",".join(names)})
+        counts = answer.get("sObjects", []) if isinstance(answer, Mapping) else []
+        return {
+            item["name"]: item["count"]
+            for item in counts
+            if isinstance(item, Mapping) and isinstance(item.get("name"), str) and isinstance(item.get("count"), int)
+        }
+
     # -- queries -------------------------------------------------------------------------------------------------
 
     def query_pages(

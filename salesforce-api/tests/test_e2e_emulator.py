@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from salesforce_api import BulkClient, RestClient, auth, connect
-from salesforce_api.bulk import IngestJob, csv_bytes
+from salesforce_api.bulk import DownloadBudget, FetchedAhead, IngestJob, csv_bytes
 from salesforce_api.errors import AuthenticationError, NotFoundError, QuotaExceededError, TransientError
 from salesforce_api.http import SalesforceSession
 
@@ -323,6 +324,46 @@ def test_every_control_character_round_trips_through_bulk(emulator):
 def test_csv_bytes_quotes_a_bare_carriage_return():
     assert csv_bytes([["a\rb", "c"], ["d", "e"]]) == b'"a\rb","c"\nd,e\n'
     assert csv_bytes(iter([["x\ny", "z"]])) == b'"x\ny",z\n'
+
+
+def test_jobs_fetched_ahead_download_within_their_budget_and_the_one_read_never_waits(emulator_factory):
+    """Two jobs fetched ahead under a budget of one byte: each downloads one page, then waits for room; the job
+    being read downloads on regardless, and reading it frees the room the other needs. Every row, once."""
+    org = emulator_factory(records=120)
+    org.admin.bulk(query_page_size=10)  # 12 pages per job
+    session = connect(org.credentials())
+    bulk = BulkClient(session, poll_interval=0.01, poll_max=0.05)
+    budget = DownloadBudget(limit=1)
+    jobs = [
+        FetchedAhead(bulk, bulk.submit_query(f"SELECT Id FROM Account ORDER BY Id LIMIT {n}"), budget=budget)
+        for n in (120, 60)
+    ]
+    deadline = time.monotonic() + 30
+    while min(job._pages.qsize() for job in jobs) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # time enough to download the rest, were it not for the budget
+    assert [job._pages.qsize() for job in jobs] == [1, 1]
+    first = [row["Id"] for row in jobs[0].result().rows()]
+    second = [row["Id"] for row in jobs[1].result().rows()]
+    assert len(first) == len(set(first)) == 120 and second == first[:60]
+    assert budget._held == 0
+    for job in jobs:
+        job.close()
+
+
+def test_closing_a_job_fetched_ahead_drops_its_pages_and_frees_the_budget(emulator_factory):
+    org = emulator_factory(records=60)
+    org.admin.bulk(query_page_size=10)
+    session = connect(org.credentials())
+    bulk = BulkClient(session, poll_interval=0.01, poll_max=0.05)
+    budget = DownloadBudget()
+    job = FetchedAhead(bulk, bulk.submit_query("SELECT Id FROM Account"), budget=budget)
+    pages = job.result().page_files()
+    next(pages)  # one page read, the others downloading
+    pages.close()
+    job.close()
+    time.sleep(0.5)  # the download stops at its next page
+    assert budget._held == 0 and job._pages.empty()
 
 
 def test_threads_sharing_a_session_whose_token_expires_log_in_again_once(emulator):

@@ -33,6 +33,10 @@ RETRYABLE = [
     pytest.param(err(420, "ENHANCE_YOUR_CALM"), id="420"),
     pytest.param(err(400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access"), id="lock-row"),
     pytest.param(err(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."), id="concurrent-txn"),
+    pytest.param(
+        err(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded."),
+        id="concurrent-requests",
+    ),
     pytest.param({"exc": requests.exceptions.ConnectTimeout}, id="connect-timeout"),
     pytest.param({"exc": requests.exceptions.ReadTimeout}, id="read-timeout"),
     pytest.param({"exc": requests.exceptions.ConnectionError}, id="connection-reset"),

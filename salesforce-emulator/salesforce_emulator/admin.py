@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from salesforce_emulator import generic_objects
 from salesforce_emulator.jsonresp import json_response
 from salesforce_emulator.seed import generate
 
@@ -94,6 +95,20 @@ async def objects(request: Request) -> Response:
     return json_response({"name": added.name, "keyPrefix": added.key_prefix}, 201)
 
 
+async def add_generic_objects(request: Request) -> Response:
+    """`{"names": [...]}` or `{"prefix": "Bench", "count": 30}`: generic objects of a dozen typical fields."""
+    org = _org(request)
+    body = await _body(request)
+    try:
+        names = body.get("names") or generic_objects.names(str(body.get("prefix", "Bench")), int(body["count"]))
+        added = await run_in_threadpool(generic_objects.add_generic_objects, org, list(names))
+    except KeyError:
+        return _problem("give 'names' (a list) or 'count' (and optionally 'prefix')")
+    except (TypeError, ValueError) as exc:
+        return _problem(str(exc))
+    return json_response([{"name": obj.name, "keyPrefix": obj.key_prefix} for obj in added], 201)
+
+
 async def records(request: Request) -> Response:
     org = _org(request)
     try:
@@ -139,6 +154,7 @@ def routes() -> list[Route]:
         Route(base + "/config", config, methods=["GET", "PUT"]),
         Route(base + "/latency", latency, methods=["GET", "PUT"]),
         Route(base + "/schema/objects", objects, methods=["POST"]),
+        Route(base + "/schema/generic-objects", add_generic_objects, methods=["POST"]),
         Route(base + "/schema/{sobject}/fields", fields, methods=["POST"]),
         Route(base + "/schema/{sobject}/fields/{field}", fields, methods=["DELETE"]),
         Route(base + "/records/{sobject}", records, methods=["GET"]),

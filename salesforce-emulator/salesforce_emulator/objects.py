@@ -127,7 +127,13 @@ def account() -> ObjectDef:
         + [
             name_field(255),
             picklist("Type", ["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"]),
-            F("ParentId", "reference", reference_to=["Account"], relationship_name="Parent"),
+            F(
+                "ParentId",
+                "reference",
+                reference_to=["Account"],
+                relationship_name="Parent",
+                child_relationship_name="ChildAccounts",
+            ),
             *address("Billing"),
             F("Phone", "phone", length=40),
             F("Website", "url", length=255),
@@ -226,6 +232,8 @@ def case() -> ObjectDef:
             ),
             F("AccountId", "reference", reference_to=["Account"], relationship_name="Account"),
             F("ContactId", "reference", reference_to=["Contact"], relationship_name="Contact"),
+            # A case's parent case; the seed leaves it empty on a fresh org (no cases to point at yet).
+            F("ParentId", "reference", reference_to=["Case"], relationship_name="Parent"),
             F("Subject", "string", length=255),
             picklist("Status", CASE_STATUSES, defaulted_on_create=True, default_value="New"),
             picklist("Priority", PRIORITIES, defaulted_on_create=True, default_value="Medium"),

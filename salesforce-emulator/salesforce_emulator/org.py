@@ -28,7 +28,9 @@ from salesforce_emulator.values import FieldError, coerce, coerce_csv, format_da
 
 API_USER = 1  # id counter of admin@example.com, the user every session runs as
 ASSIGNEE = 2  # id counter of the user the assignment rule routes Leads and Cases to
-# The limits a Developer Edition org reports at /limits (its Max values); DailyApiRequests follows the config.
+# The limits a real org reports at /limits (names as a v62+ org returns them; Max values of a Developer Edition org,
+# or plausible ones where none was recorded); DailyApiRequests follows the config. Scratch-org limits appear in a
+# Dev Hub org (a Developer Edition can be one).
 ORG_LIMITS = {
     "ActiveScratchOrgs": 3,
     "AnalyticsExternalDataSizeMB": 40960,
@@ -38,14 +40,23 @@ ORG_LIMITS = {
     "ConcurrentEinsteinDataInsightsStoryCreation": 5,
     "ConcurrentEinsteinDiscoveryStoryCreation": 2,
     "ConcurrentSyncReportRuns": 20,
+    "ContentDistBandwidthLimitMB": 200,
+    "ContentDistViewLimit": 50000,
+    "ContentPublicationLimit": 200000,
     "DailyAnalyticsDataflowJobExecutions": 60,
     "DailyAnalyticsUploadedFilesSizeMB": 51200,
+    "DailyApexCursorLimit": 10000,
+    "DailyApexCursorRowsLimit": 100000000,
+    "DailyApexPCursorLimit": 200000,
     "DailyApiRequests": 15000,
     "DailyAsyncApexExecutions": 250000,
     "DailyAsyncApexTests": 500,
     "DailyBulkApiBatches": 15000,
     "DailyBulkV2QueryFileStorageMB": 976562,
     "DailyBulkV2QueryJobs": 10000,
+    "DailyDataCloudCursorLimit": 0,
+    "DailyDataCloudCursorRowsLimit": 0,
+    "DailyDataCloudFlexCredits": 0,
     "DailyDeliveredPlatformEvents": 10000,
     "DailyDurableGenericStreamingApiEvents": 10000,
     "DailyDurableStreamingApiEvents": 10000,
@@ -56,17 +67,27 @@ ORG_LIMITS = {
     "DailyEinsteinDiscoveryStoryCreation": 100,
     "DailyFunctionsApiCallLimit": 235000,
     "DailyGenericStreamingApiEvents": 10000,
+    "DailyMetadataRetrievesWithDependencies": 50,
     "DailyScratchOrgs": 6,
+    "DailyServiceEmailAgentforceCalls": 0,
     "DailyStandardVolumePlatformEvents": 10000,
     "DailyStreamingApiEvents": 10000,
     "DailyWorkflowEmails": 15,
     "DataStorageMB": 5,
     "DurableStreamingApiConcurrentClients": 20,
+    "ExternalServicesActiveObjects": 20000,
+    "ExternalServicesActiveOperations": 20000,
+    "ExternalServicesObjectProperties": 1000,
+    "ExternalServicesObjects": 20000,
+    "ExternalServicesOperations": 20000,
+    "ExternalServicesRegistrations": 100,
     "FileStorageMB": 20,
     "HourlyAsyncReportRuns": 1200,
     "HourlyDashboardRefreshes": 200,
     "HourlyDashboardResults": 5000,
     "HourlyDashboardStatuses": 999999999,
+    "HourlyElevateAsyncReportRuns": 0,
+    "HourlyElevateSyncReportRuns": 0,
     "HourlyLongTermIdMapping": 100000,
     "HourlyManagedContentPublicRequests": 50000,
     "HourlyODataCallout": 20000,
@@ -76,16 +97,22 @@ ORG_LIMITS = {
     "HourlySyncReportRuns": 500,
     "HourlyTimeBasedWorkflow": 50,
     "MassEmail": 10,
+    "MaxContentDocumentsLimit": 30000000,
     "MonthlyEinsteinDiscoveryStoryCreation": 500,
     "MonthlyPlatformEventsUsageEntitlement": 0,
     "Package2VersionCreates": 6,
     "Package2VersionCreatesWithoutValidation": 500,
-    "PermissionSetsAssigned": 1500,
+    "PermissionSets": 1500,
+    "PlatformEventTriggersWithParallelProcessing": 5,
     "PrivateConnectOutboundCalloutHourlyLimitMB": 0,
     "PublishCallbackUsageInApex": 5000000,
+    "ScheduledFlowRunLimit": 250000,
+    "ScheduledPathRunLimit": 250000,
     "SingleEmail": 15,
     "StreamingApiConcurrentClients": 20,
 }
+# Limits a real org breaks down further: PermissionSets carries the custom permission sets one may create.
+ORG_SUB_LIMITS = {"PermissionSets": {"CreateCustom": 1000}}
 PURGED_DAYS = 15  # getDeleted reports hard-deleted (purged) records for about this long
 
 
@@ -363,17 +390,19 @@ class Org:
             self.config.api_usage += 1
             return self.config.api_usage, self.config.daily_api_limit
 
-    def limits(self) -> dict[str, dict[str, int]]:
-        """GET /limits: the names and Developer Edition maximums a real org reports, with the API and event use."""
+    def limits(self) -> dict[str, dict[str, Any]]:
+        """GET /limits: the names and maximums a real org reports, with the API and event use."""
         used = {
             "DailyApiRequests": self.config.api_usage,
             "HourlyPublishedPlatformEvents": sum(len(v) for v in self.events.all().values()),
         }
         maximums = {**ORG_LIMITS, "DailyApiRequests": self.config.daily_api_limit}
-        return {
-            name: {"Max": maximum, "Remaining": max(0, maximum - used.get(name, 0))}
-            for name, maximum in sorted(maximums.items())
-        }
+        limits: dict[str, dict[str, Any]] = {}
+        for name, maximum in sorted(maximums.items()):
+            limits[name] = {"Max": maximum, "Remaining": max(0, maximum - used.get(name, 0))}
+            for part, part_max in ORG_SUB_LIMITS.get(name, {}).items():
+                limits[name][part] = {"Max": part_max, "Remaining": part_max}
+        return limits
 
     def record_counts(self, names: list[str] | None) -> list[dict[str, Any]]:
         """GET /limits/recordCount: the live records of each object asked for (every queryable one by default)."""

@@ -78,6 +78,9 @@ class FieldDef:
     sortable: bool = True
     reference_to: list[str] = field(default_factory=list)
     relationship_name: str | None = None
+    # The name of this reference as seen from the parent (its child relationship): "Contacts" for Contact.AccountId.
+    # Unset, it is the child object's plural ("Xs__r" for a custom field).
+    child_relationship_name: str | None = None
     compound_field_name: str | None = None
     picklist_values: list[str] = field(default_factory=list)
     restricted_picklist: bool = False
@@ -153,7 +156,7 @@ class FieldDef:
             "maskType": None,
             "name": self.name,
             "nameField": self.name_field,
-            "namePointing": False,
+            "namePointing": len(self.reference_to) > 1,  # a polymorphic reference points at the Name entity
             "nillable": self.nillable,
             "permissionable": self.custom and self.nillable,
             "picklistValues": [
@@ -330,8 +333,9 @@ class Schema:
         return sorted(self._objects.values(), key=lambda o: o.name)
 
     def child_relationships(self, parent: str) -> list[dict[str, Any]]:
-        """Every reference to `parent`; owner and audit references (to User, Group) have no relationship name, as in
-        a real org, so they cannot be used in a subquery."""
+        """Every reference to `parent`, by the name a subquery uses; owner and audit references (to User, Group) have
+        no relationship name, as in a real org, so they cannot be used in a subquery. Deleting a parent never deletes
+        or blocks its children here, so cascadeDelete and restrictedDelete are false."""
         children = []
         for obj in self.objects:
             for f in obj.fields:
@@ -339,7 +343,7 @@ class Schema:
                     continue
                 name = None
                 if f.name not in AUDIT_REFERENCES:
-                    name = _plural(obj.name) if not obj.custom else obj.name.replace("__c", "s__r")
+                    name = f.child_relationship_name or _child_name(obj, f)
                 children.append(
                     {
                         "cascadeDelete": False,
@@ -364,3 +368,10 @@ class Schema:
 
 def _plural(name: str) -> str:
     return name[:-1] + "ies" if name.endswith("y") else name + "s"
+
+
+def _child_name(child: ObjectDef, reference: FieldDef) -> str:
+    """A standard reference is named after the child's plural (Cases); a custom one after the child's plural label
+    with the custom relationship suffix (Xs__r), as Salesforce proposes when the lookup is created."""
+    plural = _plural(child.name.removesuffix("__c"))
+    return plural + "__r" if reference.custom else plural

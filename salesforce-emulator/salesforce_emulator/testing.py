@@ -89,6 +89,10 @@ class Admin:
     def add_object(self, name: str, fields: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:
         return self._call("POST", "/schema/objects", json={"name": name, "fields": fields or [], **spec})
 
+    def add_generic_objects(self, count: int, prefix: str = "Bench") -> list[dict[str, Any]]:
+        """`prefix01__c` ...: custom objects of a dozen typical fields each (see generic_objects.py)."""
+        return self._call("POST", "/schema/generic-objects", json={"prefix": prefix, "count": count})
+
     def records(self, sobject: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/records/{sobject}")
 

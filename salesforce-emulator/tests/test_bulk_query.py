@@ -214,6 +214,11 @@ def test_other_delimiters_and_line_endings(api: Api) -> None:
         ("SELECT Id, BillingAddress FROM Account", "FEATURENOTENABLED",
          "Selecting compound data not supported in Bulk Query"),
         ("SELECT COUNT() FROM Account", "INVALIDJOB", "Aggregate queries are not supported in Bulk Query"),
+        ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", "INVALIDJOB",
+         "Aggregate Relationships not supported in Bulk Query"),
+        # Bulk API 2.0 does not support TYPEOF (its guide's SOQL considerations), though REST queries take it.
+        ("SELECT Id, TYPEOF Owner WHEN User THEN Username WHEN Group THEN Name END FROM Case", "INVALIDJOB",
+         "TYPEOF is not supported in Bulk Query"),
     ],
 )  # fmt: skip
 def test_queries_bulk_refuses_fail_at_creation(api: Api, query: str, code: str, message: str) -> None:

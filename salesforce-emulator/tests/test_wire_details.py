@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 from salesforce_emulator.ids import make_id
 from salesforce_emulator.seed import generate
 
@@ -89,12 +91,50 @@ def test_versions_reach_66_with_release_labels_and_all_answer(api) -> None:
         assert api("GET", v["url"] + "/limits").status_code == 200, v
 
 
+# Every name a real org (v62, 2025) answered /limits with; a Developer Edition Dev Hub adds the scratch-org two.
+REAL_LIMIT_NAMES = {
+    "AnalyticsExternalDataSizeMB", "CdpAiInferenceApiMonthlyLimit", "ConcurrentAsyncGetReportInstances",
+    "ConcurrentEinsteinDataInsightsStoryCreation", "ConcurrentEinsteinDiscoveryStoryCreation",
+    "ConcurrentSyncReportRuns", "ContentDistBandwidthLimitMB", "ContentDistViewLimit", "ContentPublicationLimit",
+    "DailyAnalyticsDataflowJobExecutions", "DailyAnalyticsUploadedFilesSizeMB", "DailyApexCursorLimit",
+    "DailyApexCursorRowsLimit", "DailyApexPCursorLimit", "DailyApiRequests", "DailyAsyncApexExecutions",
+    "DailyAsyncApexTests", "DailyBulkApiBatches", "DailyBulkV2QueryFileStorageMB", "DailyBulkV2QueryJobs",
+    "DailyDataCloudCursorLimit", "DailyDataCloudCursorRowsLimit", "DailyDataCloudFlexCredits",
+    "DailyDeliveredPlatformEvents", "DailyDurableGenericStreamingApiEvents", "DailyDurableStreamingApiEvents",
+    "DailyEinsteinDataInsightsStoryCreation", "DailyEinsteinDiscoveryOptimizationJobRuns",
+    "DailyEinsteinDiscoveryPredictAPICalls", "DailyEinsteinDiscoveryPredictionsByCDC",
+    "DailyEinsteinDiscoveryStoryCreation", "DailyFunctionsApiCallLimit", "DailyGenericStreamingApiEvents",
+    "DailyMetadataRetrievesWithDependencies", "DailyServiceEmailAgentforceCalls", "DailyStandardVolumePlatformEvents",
+    "DailyStreamingApiEvents", "DailyWorkflowEmails", "DataStorageMB", "DurableStreamingApiConcurrentClients",
+    "ExternalServicesActiveObjects", "ExternalServicesActiveOperations", "ExternalServicesObjectProperties",
+    "ExternalServicesObjects", "ExternalServicesOperations", "ExternalServicesRegistrations", "FileStorageMB",
+    "HourlyAsyncReportRuns", "HourlyDashboardRefreshes", "HourlyDashboardResults", "HourlyDashboardStatuses",
+    "HourlyElevateAsyncReportRuns", "HourlyElevateSyncReportRuns", "HourlyLongTermIdMapping",
+    "HourlyManagedContentPublicRequests", "HourlyODataCallout", "HourlyPublishedPlatformEvents",
+    "HourlyPublishedStandardVolumePlatformEvents", "HourlyShortTermIdMapping", "HourlySyncReportRuns",
+    "HourlyTimeBasedWorkflow", "MassEmail", "MaxContentDocumentsLimit", "MonthlyEinsteinDiscoveryStoryCreation",
+    "Package2VersionCreates", "Package2VersionCreatesWithoutValidation", "PermissionSets",
+    "PlatformEventTriggersWithParallelProcessing", "PrivateConnectOutboundCalloutHourlyLimitMB",
+    "PublishCallbackUsageInApex", "ScheduledFlowRunLimit", "ScheduledPathRunLimit", "SingleEmail",
+    "StreamingApiConcurrentClients",
+}  # fmt: skip
+# Real names seen in other real orgs' answers (Dev Hub, older releases).
+OTHER_REAL_LIMIT_NAMES = {"ActiveScratchOrgs", "DailyScratchOrgs", "BOZosCalloutHourlyLimit",
+                          "MonthlyPlatformEventsUsageEntitlement"}  # fmt: skip
+
+
 def test_limits_use_the_real_names_and_record_count(api, emulator) -> None:
     limits = api("GET", "/limits").json()
-    assert len(limits) >= 50
-    assert {"SingleEmail", "MassEmail", "DailyApiRequests", "DailyBulkV2QueryJobs", "HourlyODataCallout"} <= set(limits)
-    assert "SingleEmailMessages" not in limits
+    assert len(limits) >= 65
+    assert REAL_LIMIT_NAMES <= set(limits), REAL_LIMIT_NAMES - set(limits)
+    assert set(limits) <= REAL_LIMIT_NAMES | OTHER_REAL_LIMIT_NAMES, set(limits) - REAL_LIMIT_NAMES
+    assert "SingleEmailMessages" not in limits and "PermissionSetsAssigned" not in limits
     assert list(limits) == sorted(limits)
+    assert all(0 <= v["Remaining"] <= v["Max"] for v in limits.values())
+    assert limits["PermissionSets"]["CreateCustom"] == {"Max": 1000, "Remaining": 1000}
+    before = limits["DailyApiRequests"]["Remaining"]
+    api("GET", "/sobjects")
+    assert api("GET", "/limits").json()["DailyApiRequests"]["Remaining"] < before, "calls are counted"
     api("DELETE", f"/sobjects/Account/{emulator.admin.records('Account')[0]['Id']}")
     counts = api("GET", "/limits/recordCount", params={"sObjects": "Account,Contact"}).json()
     assert counts == {"sObjects": [{"count": 19, "name": "Account"}, {"count": 20, "name": "Contact"}]}
@@ -113,6 +153,7 @@ def test_describe_details_real_orgs_send(api, emulator) -> None:
     for name in ("Lead", "Case"):
         owner = {f["name"]: f for f in api("GET", f"/sobjects/{name}/describe").json()["fields"]}["OwnerId"]
         assert owner["referenceTo"] == ["Group", "User"] and owner["polymorphicForeignKey"] is True
+        assert owner["namePointing"] is True
     contact = {f["name"]: f for f in api("GET", "/sobjects/Contact/describe").json()["fields"]}
     assert contact["LeadSource"]["length"] == 40, "a standard picklist"
     x = {f["name"]: f for f in api("GET", "/sobjects/X__c/describe").json()["fields"]}
@@ -140,6 +181,36 @@ def test_leads_and_cases_can_be_owned_by_a_queue(api, emulator) -> None:
     generate(emulator.org, "Case", 200)
     owners = {r["OwnerId"][:3] for r in emulator.admin.records("Case")}
     assert owners == {"005", "00G"}, "the seed gives some Cases to the queue"
+
+
+def test_owner_paths_follow_the_queue_that_owns_a_record_in_rest_and_bulk(api, emulator) -> None:
+    (queue,) = emulator.admin.records("Group")
+    queued = api("POST", "/sobjects/Lead/", json={"LastName": "Queued", "Company": "C", "OwnerId": queue["Id"]},
+                 headers={"Sforce-Auto-Assign": "FALSE"}).json()["id"]  # fmt: skip
+    soql = f"SELECT Id, Owner.Name, Owner.Type, Owner.Username FROM Lead WHERE Id = '{queued}'"
+    (record,) = query(api, soql).json()["records"]
+    # The Name entity: the queue's own name and type, no user fields, and the url of the Group record.
+    assert record["Owner"] == {
+        "attributes": {"type": "Name", "url": f"/services/data/v62.0/sobjects/Group/{queue['Id']}"},
+        "Name": queue["Name"],
+        "Type": "Queue",
+        "Username": None,
+    }
+    users = query(api, "SELECT Owner.Name, Owner.Type FROM Lead WHERE Owner.Type = 'User'").json()["records"]
+    assert users and all(r["Owner"]["Type"] == "User" and r["Owner"]["Name"] for r in users)
+    assert all(r["Owner"]["attributes"]["url"].split("/")[-2] == "User" for r in users)
+    by_queue = query(api, f"SELECT Id FROM Lead WHERE Owner.Name = '{queue['Name']}'").json()["records"]
+    assert queued in {r["Id"] for r in by_queue}
+    refused = query(api, "SELECT Owner.DeveloperName FROM Lead").json()[0]
+    assert refused["errorCode"] == "INVALID_FIELD" and "on entity 'Name'" in refused["message"]
+
+    job = api("POST", "/jobs/query", json={"operation": "query", "query": soql}).json()["id"]
+    for _ in range(300):
+        if api("GET", f"/jobs/query/{job}").json()["state"] == "JobComplete":
+            break
+        time.sleep(0.05)
+    lines = api("GET", f"/jobs/query/{job}/results").text.splitlines()
+    assert lines == ['"Id","Owner.Name","Owner.Type","Owner.Username"', f'"{queued}","{queue["Name"]}","Queue",""']
 
 
 def test_composite_chains_references_and_answers_composite_response(api) -> None:
@@ -221,6 +292,41 @@ def test_soql_child_relationship_subquery(api, emulator) -> None:
         assert [c["Id"] for c in account["Contacts"]["records"]] == mine
         assert account["Contacts"]["records"][0]["attributes"]["type"] == "Contact"
     assert any(a["Contacts"] for a in body["records"])
+
+
+def test_child_relationships_carry_real_names_and_subqueries_use_them(api, emulator) -> None:
+    def named(sobject: str) -> set[tuple[str, str, str]]:
+        children = api("GET", f"/sobjects/{sobject}/describe").json()["childRelationships"]
+        assert all(not c["cascadeDelete"] and not c["restrictedDelete"] and not c["deprecatedAndHidden"]
+                   for c in children)  # fmt: skip
+        return {(c["childSObject"], c["field"], c["relationshipName"]) for c in children if c["relationshipName"]}
+
+    assert named("Account") == {
+        ("Account", "ParentId", "ChildAccounts"),
+        ("Contact", "AccountId", "Contacts"),
+        ("Opportunity", "AccountId", "Opportunities"),
+        ("Case", "AccountId", "Cases"),
+        ("X__c", "Account__c", "Xs__r"),
+    }
+    assert named("Contact") == {("Case", "ContactId", "Cases")}
+    assert named("Case") == {("Case", "ParentId", "Cases")}
+    groups = api("GET", "/sobjects/Group/describe").json()["childRelationships"]
+    assert {(c["childSObject"], c["field"]) for c in groups} == {("Lead", "OwnerId"), ("Case", "OwnerId")}
+
+    (account,) = emulator.admin.records("Account")[:1]
+    child = api("POST", "/sobjects/Account/", json={"Name": "Child", "ParentId": account["Id"]}).json()["id"]
+    case = api("POST", "/sobjects/Case/", json={"Subject": "Parent"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    sub = api("POST", "/sobjects/Case/", json={"Subject": "Sub", "ParentId": case.json()["id"]},
+              headers={"Sforce-Auto-Assign": "FALSE"}).json()["id"]  # fmt: skip
+    soql = (
+        f"SELECT Id, (SELECT Id FROM ChildAccounts), (SELECT Id FROM Xs__r) FROM Account WHERE Id = '{account['Id']}'"
+    )
+    (parent,) = query(api, soql).json()["records"]
+    assert [r["Id"] for r in parent["ChildAccounts"]["records"]] == [child]
+    soql = f"SELECT Id, (SELECT Id, Subject FROM Cases) FROM Case WHERE Id = '{case.json()['id']}'"
+    assert [r["Id"] for r in query(api, soql).json()["records"][0]["Cases"]["records"]] == [sub]
+    refused = query(api, "SELECT Id, (SELECT Id FROM Accounts) FROM Account").json()[0]
+    assert refused["errorCode"] == "INVALID_TYPE", "Account's children are ChildAccounts, as in a real org"
 
 
 def test_soql_typeof_picks_fields_by_the_owner_type(api, emulator) -> None:

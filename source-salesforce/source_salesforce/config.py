@@ -11,7 +11,7 @@ from typing import Any
 from salesforce_api.errors import ConfigError
 from salesforce_api.settings_check import check_against_spec  # noqa: F401 - part of this module's interface
 
-from source_salesforce.soql import parse_datetime
+from source_salesforce.soql import is_identifier, parse_datetime
 
 API_VERSION = "62.0"
 FORCE_API_CHOICES = ("auto", "rest", "bulk")
@@ -20,6 +20,28 @@ FORCE_API_CHOICES = ("auto", "rest", "bulk")
 MIN_WINDOW_DAYS = 0.001
 MAX_WINDOW_DAYS = 36_500
 MAX_LOOKBACK_SECONDS = 3_153_600_000
+# Streams read at once: enough to keep a real org busy (each call waits a round trip, each Bulk job seconds), few
+# enough to stay well inside its 25 concurrent long-running requests with room for the org's other tools.
+DEFAULT_CONCURRENT_STREAMS = 8
+MAX_CONCURRENT_STREAMS = 20
+
+
+SETTING_PARENTS = "parent_external_ids"
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class ParentRule:
+    """One entry of `parent_external_ids`: the reference fields of `sobject` (or of every object, "*") whose parent's
+    external id the records carry; `fields` may be ("*",): every reference whose parent has a unique external id."""
+
+    sobject: str
+    fields: tuple[str, ...]
+    index: int  # its place in the setting, for messages
+
+    @property
+    def setting(self) -> str:
+        return f"{SETTING_PARENTS}[{self.index}]"
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,8 @@ class SourceConfig:
     include_purged_deletes: bool = False
     bulk_threshold: int = 50_000
     exclude_base64_fields: bool = False
+    concurrent_streams: int = DEFAULT_CONCURRENT_STREAMS
+    parent_rules: tuple[ParentRule, ...] = ()
 
     def wants(self, object_name: str) -> bool:
         """Whether an object matches the `streams` name patterns (glob, case-insensitive)."""
@@ -100,6 +124,14 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
     if not isinstance(threshold, int) or threshold < 0:
         raise ConfigError("The setting 'bulk_threshold' must be zero or a positive number of records.")
 
+    concurrent = config.get("concurrent_streams", DEFAULT_CONCURRENT_STREAMS)
+    if isinstance(concurrent, bool) or not isinstance(concurrent, int) or not 1 <= concurrent <= MAX_CONCURRENT_STREAMS:
+        raise ConfigError(
+            f"The setting 'concurrent_streams' must be a whole number from 1 to {MAX_CONCURRENT_STREAMS}.",
+            setting="concurrent_streams",
+        )
+    parent_rules = _parent_rules(config.get(SETTING_PARENTS))
+
     return SourceConfig(
         credentials=credentials,
         start_date=start_date,
@@ -111,4 +143,44 @@ def parse_config(config: Mapping[str, Any]) -> SourceConfig:
         include_purged_deletes=bool(config.get("include_purged_deletes", False)),
         bulk_threshold=threshold,
         exclude_base64_fields=bool(config.get("exclude_base64_fields", False)),
+        concurrent_streams=concurrent,
+        parent_rules=parent_rules,
     )
+
+
+def _parent_rules(value: Any) -> tuple[ParentRule, ...]:
+    """`parent_external_ids`: [{"object": "X__c" or "*", "fields": ["Account__c", ...] or ["*"]}, ...]."""
+    if value is None:
+        return ()
+    example = '[{"object": "X__c", "fields": ["Account__c"]}]'
+    if not isinstance(value, list):
+        raise ConfigError(f"The setting '{SETTING_PARENTS}' must be a list such as {example}.", setting=SETTING_PARENTS)
+    rules = []
+    for index, entry in enumerate(value):
+        where = f"{SETTING_PARENTS}[{index}]"
+        if not isinstance(entry, Mapping) or set(entry) - {"object", "fields"}:
+            raise ConfigError(
+                f"The setting '{where}' must be an object with only the keys 'object' and 'fields', such as "
+                f"{example[1:-1]}.",
+                setting=where,
+            )
+        sobject = entry.get("object")
+        if not (sobject == ALL or is_identifier(sobject)):
+            raise ConfigError(
+                f"The setting '{where}.object' must be an object's API name (such as X__c) or * for every object.",
+                setting=f"{where}.object",
+            )
+        fields = entry.get("fields")
+        if (
+            not isinstance(fields, list)
+            or not fields
+            or not all(f == ALL or is_identifier(f) for f in fields)
+            or (ALL in fields and len(fields) > 1)
+        ):
+            raise ConfigError(
+                f"The setting '{where}.fields' must be a list of reference field API names (such as Account__c), "
+                'or ["*"] for every reference whose parent has a unique external id.',
+                setting=f"{where}.fields",
+            )
+        rules.append(ParentRule(sobject, tuple(fields), index))
+    return tuple(rules)

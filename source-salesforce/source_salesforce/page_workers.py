@@ -98,6 +98,7 @@ class PageWorkers:
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._failed = False
+        self._starting = threading.Lock()  # streams read at once may start it together
 
     def lines(
         self, pages: Iterable[IO[bytes]], shaper: RecordShaper, envelope: Callable[[], tuple[bytes, bytes]]
@@ -127,6 +128,10 @@ class PageWorkers:
 
     def start(self) -> bool:
         """Start the pool unless it runs; False (and Bulk results are shaped in this process) when it cannot."""
+        with self._starting:
+            return self._start()
+
+    def _start(self) -> bool:
         if self._pool is None and not self._failed:
             try:
                 # spawn, not fork: this process runs threads (page downloads), which a fork must not copy mid-work.

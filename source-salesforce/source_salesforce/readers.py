@@ -10,13 +10,16 @@ then its window is read through REST.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Protocol
 
 from airbyte_cdk.models import AirbyteMessage
 from salesforce_api import BulkClient, QueryPage, RestClient
-from salesforce_api.bulk import BulkJobError, BulkQueryResult
+from salesforce_api.bulk import BulkJobError, BulkQueryResult, DownloadBudget, FetchedAhead
 from salesforce_api.errors import ApiError, NotFoundError, QueryTimeoutError
 
 from source_salesforce import soql
@@ -38,6 +41,10 @@ class JobsInFlight:
 
 Item = AirbyteMessage | Position | JobsInFlight
 BULK_JOB_ATTEMPTS = 3  # jobs tried per window before it is read through REST
+# Bulk query jobs of one sync at once (Salesforce allows an org 25 in progress; its other tools need some), and of one
+# stream: enough that Salesforce processes a large object's windows side by side.
+MAX_BULK_QUERY_JOBS = 15
+JOBS_AHEAD = 4
 LOCATOR_RESTARTS = 3  # times a REST read restarts from its last checkpoint when its query locator is lost
 
 
@@ -159,8 +166,26 @@ class RestReader:
             yield Position(window.upper)
 
 
+class BulkJobSlots:
+    """The Bulk query jobs one sync may have at once, across its streams: Salesforce allows an org 25 in progress,
+    shared with its other tools. A job holds a slot from its submission until it is read and deleted. `downloads`
+    bounds their results downloaded ahead of being read."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._free = threading.BoundedSemaphore(limit or MAX_BULK_QUERY_JOBS)
+        self.downloads = DownloadBudget()
+
+    def take(self, wait: bool) -> bool:
+        """A slot; without `wait`, False when none is free."""
+        return self._free.acquire(blocking=wait)
+
+    def give_back(self) -> None:
+        self._free.release()
+
+
 class BulkReader:
-    """Reads windows in Bulk jobs, one per window, pipelined: Salesforce runs job n+1 while job n's rows are read.
+    """Reads windows in Bulk jobs, one per window, submitted ahead: Salesforce runs the next jobs (up to
+    JOBS_AHEAD, as free slots allow) while a finished job's rows are read, and results are read in window order.
 
     A job that fails is run again as a new job, up to BULK_JOB_ATTEMPTS in all; then that window is read through
     `fallback` (REST) when given, else the failure is raised.
@@ -173,27 +198,30 @@ class BulkReader:
         output: RecordOutput,
         records_per_job: int | None = None,
         fallback: Reader | None = None,
+        slots: BulkJobSlots | None = None,
     ) -> None:
         self.bulk, self.planner, self.output = bulk, planner, output
         self.records_per_job = records_per_job  # an estimate, to notice sooner that a job is done
         self.fallback = fallback
-        self._open: set[str] = set()  # ids of this reader's jobs that exist now
+        self.slots = slots or BulkJobSlots()
+        self._open: set[str] = set()  # ids of this reader's jobs that exist now, each holding a slot
 
     def read(self, windows: Sequence[Window], failures: int = 0) -> Iterator[Item]:
         """`failures`: how many jobs of the first window failed already."""
         queries = [self.planner.query(self.output.shaper.columns, window, ordered=False) for window in windows]
         done = 0
         try:
-            for result in self._pipelined(queries):
-                if isinstance(result, JobsInFlight):
-                    yield result
-                    continue
-                yield from self.output.bulk(result)  # the job is deleted once its rows are read
-                self._open.discard(result.job_id)
-                yield JobsInFlight(tuple(self._open))
-                if windows[done].upper is not None:
-                    yield Position(windows[done].upper)
-                done += 1
+            with closing(self._pipelined(queries)) as results:
+                for result in results:
+                    if isinstance(result, JobsInFlight):
+                        yield result
+                        continue
+                    yield from self.output.bulk(result)  # the job is deleted once its rows are read
+                    self._closed(result.job_id)
+                    yield JobsInFlight(tuple(self._open))
+                    if windows[done].upper is not None:
+                        yield Position(windows[done].upper)
+                    done += 1
         except BulkJobError as exc:
             self._delete(exc.job_id)
             yield JobsInFlight(tuple(self._open))
@@ -235,32 +263,72 @@ class BulkReader:
             raise exc
         yield from self.read(windows[done + 1 :])
 
-    def _delete(self, job_id: str) -> None:
+    def _opened(self, job_id: str) -> None:
+        self._open.add(job_id)
+
+    def _closed(self, job_id: str) -> None:
+        """The job is gone (read and deleted, or deleted): its slot is free again."""
         if job_id in self._open:
             self._open.discard(job_id)
+            self.slots.give_back()
+
+    def _delete(self, job_id: str) -> None:
+        if job_id in self._open:
+            self._closed(job_id)
             self.bulk.delete_job(job_id, "query", quiet=True)
 
     def _pipelined(self, queries: list[str]) -> Iterator[BulkQueryResult | JobsInFlight]:
-        """The finished Bulk job of each query, in order, and the jobs in flight whenever a job is submitted. Job n+1
-        is submitted as soon as job n completes, so Salesforce processes it while job n's results are read; a job
-        left pending on exit is aborted."""
+        """The finished Bulk job of each query, in order, and the jobs in flight whenever a job is submitted. Up to
+        JOBS_AHEAD jobs run ahead of the one being read, each only when a slot is free at once; the job needed now
+        waits for a slot (this reader holds none then, so it cannot block itself). Jobs left pending on exit are
+        aborted and deleted."""
         bulk = self.bulk
-        pending: str | None = None
+        pending: deque[FetchedAhead] = deque()  # submitted jobs of the queries not yet read, in order
+        reading: FetchedAhead | None = None
+        submitted = 0
+
+        def submit(wait: bool) -> bool:
+            """Submit the next query's job once a slot is free (at once, unless `wait`); False when none is."""
+            nonlocal submitted
+            if not self.slots.take(wait):
+                return False
+            try:
+                job_id = bulk.submit_query(queries[submitted], include_deleted=True, wait_for_room=wait)
+            except ApiError as exc:
+                self.slots.give_back()
+                if exc.error_code == "LIMIT_EXCEEDED" and not wait:
+                    return False  # the org is busy with other jobs: none runs ahead for now
+                raise
+            except BaseException:
+                self.slots.give_back()
+                raise
+            submitted += 1
+            self._opened(job_id)
+            pending.append(FetchedAhead(bulk, job_id, self.records_per_job, self.slots.downloads))
+            return True
+
+        def top_up() -> bool:
+            """Submit jobs ahead while allowed; whether any was."""
+            added = False
+            while submitted < len(queries) and len(pending) <= JOBS_AHEAD and submit(wait=False):
+                added = True
+            return added
+
         try:
-            for index, query in enumerate(queries):
-                job_id = pending
-                if job_id is None:
-                    job_id = bulk.submit_query(query, include_deleted=True)
-                    self._open.add(job_id)
+            for _ in queries:
+                added = not pending and submit(wait=True)
+                if top_up() or added:
                     yield JobsInFlight(tuple(self._open))
-                pending = None
-                result = bulk.wait_query(job_id, expected_records=self.records_per_job)
-                if index + 1 < len(queries):
-                    pending = bulk.submit_query(queries[index + 1], include_deleted=True)
-                    self._open.add(pending)
+                reading = pending.popleft()
+                result = reading.result()
+                if top_up():
                     yield JobsInFlight(tuple(self._open))
                 yield result
+                reading.close()
+                reading = None
         finally:
-            if pending is not None:
-                bulk.abort_job(pending, "query", quiet=True)
-                self._delete(pending)
+            for job in [*pending, *([reading] if reading else [])]:
+                job.close()
+                if job.job_id in self._open:
+                    bulk.abort_job(job.job_id, "query", quiet=True)
+                    self._delete(job.job_id)

@@ -3,8 +3,11 @@
 REST returns typed JSON, Bulk returns CSV strings. Both become: the selected fields only, values typed by the
 schema, empty -> null (but the text "NA" stays "NA"), datetimes in RFC 3339 with milliseconds
 (`2024-01-31T12:00:00.000Z`, as Bulk writes them; REST's `+0000` is not RFC 3339), and compound fields (address,
-location) assembled from their components, because Bulk cannot select compound fields. Converters are computed
-once per stream so the per-record work stays small.
+location) assembled from their components, because Bulk cannot select compound fields. A parent external id read
+by relationship query (`Account__r.External_Id__c`) comes nested as REST returns it, `{"Account__r":
+{"External_Id__c": "A-1"}}`, whether REST nested it or Bulk gave it as a flat column; null when the record has no
+parent or its parent has no external id value (Bulk cannot tell these apart). Converters are computed once per
+stream so the per-record work stays small.
 """
 
 from __future__ import annotations
@@ -119,7 +122,12 @@ class RecordShaper:
                 if component not in columns:
                     columns.append(component)
                     hidden.append(component)
-        self.columns = columns
+        self.field_columns = columns  # the object's own fields among the query columns
+        # (relationship, external id field, query column) of each followed reference the record carries
+        parents = [p for name, p in schema.parents.items() if name in wanted_set]
+        self._parents = [(p.relationship, p.key, p.path) for p in parents]
+        self.output_fields += [p.relationship for p in parents]
+        self.columns = columns + [p.path for p in parents]
         self._compounds = compounds
         self._hidden = hidden
         self._csv_converters = [
@@ -129,6 +137,8 @@ class RecordShaper:
         ]
         types = {name: schema.fields[name].type for name in columns}
         self._rest_fixers = [(name, _REST_FIXERS[types[name]]) for name in columns if types[name] in _REST_FIXERS]
+        self._parent_rest_fixers = [_REST_FIXERS.get(p.key_type) for p in parents]
+        self._parent_csv_converters = {p.path: _CSV_CONVERTERS.get(p.key_type) for p in parents}
 
     def _finish(self, record: dict[str, Any]) -> dict[str, Any]:
         for name, parts in self._compounds:
@@ -140,12 +150,23 @@ class RecordShaper:
 
     def from_rest(self, record: Mapping[str, Any]) -> dict[str, Any]:
         get = record.get
-        shaped = {name: get(name) for name in self.columns}
+        shaped = {name: get(name) for name in self.field_columns}
         for name, fix in self._rest_fixers:
             value = shaped[name]
             if value is not None:
                 shaped[name] = fix(value)
+        if self._parents:
+            self._add_parents(shaped, get)
         return self._finish(shaped) if self._compounds else shaped
+
+    def _add_parents(self, shaped: dict[str, Any], get: Callable[[str], Any]) -> None:
+        """REST nests a parent's fields under the relationship (with `attributes`): keep only the external id."""
+        for (relationship, key, _), fix in zip(self._parents, self._parent_rest_fixers, strict=True):
+            parent = get(relationship)
+            value = parent.get(key) if isinstance(parent, dict) else None  # JSON objects decode to dicts
+            if value is not None and fix is not None:
+                value = fix(value)
+            shaped[relationship] = None if value is None else {key: value}
 
     def csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
         """The function that shapes one Bulk CSV row (a list in `header` order) into a record.
@@ -178,7 +199,19 @@ class RecordShaper:
             expression = _CSV_EXPRESSIONS[converters[name]] if name in converters else None
             return f"({expression.format(text)} if {text} else None)" if expression else f"({text} or None)"
 
-        entries = [f"{name!r}: {value(name)}" for name in header if name not in hidden]
+        parents = {path: (relationship, key) for relationship, key, path in self._parents}
+        for path, converter in self._parent_csv_converters.items():
+            if path not in cell or (converter is not None and converter not in _CSV_EXPRESSIONS):
+                return None
+        converters.update((path, c) for path, c in self._parent_csv_converters.items() if c is not None)
+
+        def entry(name: str) -> str:
+            if name not in parents:
+                return f"{name!r}: {value(name)}"
+            relationship, key = parents[name]
+            return f"{relationship!r}: ({{{key!r}: {value(name)}}} if {cell[name]} else None)"
+
+        entries = [entry(name) for name in header if name not in hidden]
         for name, parts in self._compounds:
             components = [component for component, _ in parts]
             if name in cell or any(c not in cell or converters.get(c) is _json for c in components):
@@ -196,6 +229,7 @@ class RecordShaper:
 
     def _generic_csv_row_shaper(self, header: list[str]) -> Callable[[list[str]], dict[str, Any]]:
         converters = self._csv_converters
+        parents = [(*names, self._parent_csv_converters[names[2]]) for names in self._parents]
         finish = self._finish if self._compounds else None
 
         def shape(row: list[str]) -> dict[str, Any]:
@@ -204,6 +238,10 @@ class RecordShaper:
                 text = shaped[name]
                 if text is not None:
                     shaped[name] = convert(text)
+            for relationship, key, path, convert in parents:
+                text = shaped.pop(path, None)
+                value = convert(text) if text is not None and convert is not None else text
+                shaped[relationship] = None if value is None else {key: value}
             return finish(shaped) if finish else shaped
 
         return shape

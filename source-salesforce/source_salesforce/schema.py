@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,26 @@ class FieldInfo:
     filterable: bool = True
     compound_name: str | None = None
     nillable: bool = True
+    reference_to: tuple[str, ...] = ()  # the parent objects of a reference field
+    relationship_name: str | None = None  # Account__r for Account__c
+    external_id: bool = False
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ParentKey:
+    """A reference field followed to its parent's external id: `Account__c` -> `Account__r.External_Id__c`."""
+
+    field: str  # Account__c
+    relationship: str  # Account__r
+    parent: str  # Account
+    key: str  # External_Id__c
+    key_type: str  # the external id field's Salesforce type
+
+    @property
+    def path(self) -> str:
+        """The relationship query column."""
+        return f"{self.relationship}.{self.key}"
 
 
 @dataclass
@@ -110,6 +130,16 @@ class ObjectSchema:
     json_schema: dict[str, Any]
     # compound field -> ((component field, key in the compound value), ...)
     compounds: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # relationship name -> the parent external id its records carry (the parent_external_ids setting)
+    parents: dict[str, ParentKey] = field(default_factory=dict)
+
+    def add_parents(self, keys: Iterable[ParentKey]) -> None:
+        """Records also carry `{relationship: {key: value}}` (null without a parent external id) for each key."""
+        for key in keys:
+            self.parents[key.relationship] = key
+            self.json_schema["properties"][key.relationship] = _nullable(
+                "object", properties={key.key: property_schema(key.key_type, name=f"{key.parent}.{key.key}")}
+            )
 
     @property
     def primary_key(self) -> str | None:
@@ -142,6 +172,10 @@ def from_describe(describe: Mapping[str, Any]) -> ObjectSchema:
             filterable=bool(raw.get("filterable", True)),
             compound_name=raw.get("compoundFieldName") or None,
             nillable=bool(raw.get("nillable", True)),
+            reference_to=tuple(raw.get("referenceTo") or ()),
+            relationship_name=raw.get("relationshipName") or None,
+            external_id=bool(raw.get("externalId", False)),
+            unique=bool(raw.get("unique", False)),
         )
         fields[info.name] = info
         if info.compound_name:

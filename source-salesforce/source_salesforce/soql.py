@@ -28,6 +28,13 @@ def identifier(name: str) -> str:
     return name
 
 
+def field_path(path: str) -> str:
+    """A field or a relationship path (`Account__r.External_Id__c`), each part checked as `identifier` does."""
+    for part in path.split("."):
+        identifier(part)
+    return path
+
+
 def id_literal(record_id: str) -> str:
     if not is_record_id(record_id):
         raise SoqlError(f"{record_id!r} is not a Salesforce record id")
@@ -108,7 +115,7 @@ def select(
     order_by: Sequence[str] = (),
     limit: int | None = None,
 ) -> str:
-    parts = [f"SELECT {','.join(identifier(f) for f in fields)} FROM {identifier(sobject)}"]
+    parts = [f"SELECT {','.join(field_path(f) for f in fields)} FROM {identifier(sobject)}"]
     if where:
         parts.append("WHERE " + " AND ".join(where))
     if order_by:

@@ -37,7 +37,7 @@ from source_salesforce import soql
 from source_salesforce.config import SourceConfig
 from source_salesforce.page_workers import PageWorkers
 from source_salesforce.progress import ReadProgress
-from source_salesforce.readers import BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
+from source_salesforce.readers import BulkJobSlots, BulkReader, JobsInFlight, Reader, RestReader, TooManyForRest
 from source_salesforce.record_blocks import RecordBlock
 from source_salesforce.record_output import RecordOutput
 from source_salesforce.records import RecordShaper
@@ -69,6 +69,7 @@ class ReadContext:
     page_workers: PageWorkers | None = None  # shape large Bulk results in parallel (with record_blocks only)
     stopped_streams: set[str] = field(default_factory=set)
     quota_message: str | None = None
+    bulk_slots: BulkJobSlots = field(default_factory=BulkJobSlots)  # Bulk query jobs at once, all streams together
 
 
 class SalesforceStream(Stream, CheckpointMixin):
@@ -85,6 +86,10 @@ class SalesforceStream(Stream, CheckpointMixin):
     @property
     def name(self) -> str:
         return self._schema.name
+
+    @property
+    def schema(self) -> ObjectSchema:
+        return self._schema
 
     @property
     def primary_key(self) -> str | None:
@@ -194,8 +199,16 @@ class SalesforceStream(Stream, CheckpointMixin):
                 ),
                 failure_type=FailureType.config_error,
             )
-        wanted = set(properties or self._schema.fields)
-        missing = sorted(wanted - set(self._schema.fields))
+        parents = set(self._schema.parents)  # relationships carrying a parent external id (parent_external_ids)
+        wanted = set(properties or [*self._schema.fields, *parents])
+        if parents - wanted:
+            logger.warning(
+                "%s: the catalog does not select %s, which parent_external_ids adds: refresh the source schema and "
+                "select it to read the parent external ids.",
+                self.name,
+                ", ".join(sorted(parents - wanted)),
+            )
+        missing = sorted(wanted - set(self._schema.fields) - parents)
         if missing:
             logger.warning(
                 "%s: fields no longer in Salesforce are left out of this sync: %s. Refresh the schema to drop them.",
@@ -391,7 +404,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         """Which API reads the stream, logged with the reason: rest, bulk or auto (REST, Bulk above bulk_threshold)."""
         config = self._require_context().config
         wanted = config.force_api
-        base64 = [name for name in shaper.columns if self._schema.fields[name].type == "base64"]
+        base64 = [name for name in shaper.field_columns if self._schema.fields[name].type == "base64"]
         if wanted != "rest" and base64:
             log = logger.warning if wanted == "bulk" or config.window else logger.info
             log(
@@ -447,7 +460,7 @@ class SalesforceStream(Stream, CheckpointMixin):
         rest = RestReader(context.rest, planner, output)
         try:
             yield from self._emit(
-                BulkReader(context.bulk, planner, output, per_job, fallback=rest).read(windows), checkpoint
+                BulkReader(context.bulk, planner, output, per_job, rest, context.bulk_slots).read(windows), checkpoint
             )
         except BulkNotSupportedError as exc:
             # Raised when the job is created or refused, before any of its rows: nothing is read twice.
@@ -590,7 +603,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             # No field to window on: one Bulk job (retried), or REST in Id order when Bulk cannot serve it.
             planner = WindowPlanner(context.rest, self.name, "Id", where)
             try:
-                reader = BulkReader(context.bulk, planner, output, known_count)
+                reader = BulkReader(context.bulk, planner, output, known_count, slots=context.bulk_slots)
                 yield from self._emit(reader.read([Window(None, None)]), lambda _: None)
             except (BulkNotSupportedError, BulkJobError) as exc:
                 logger.warning("%s: Bulk API could not read this object (%s); reading it through REST.", self.name, exc)
@@ -616,7 +629,7 @@ class SalesforceStream(Stream, CheckpointMixin):
             if count is not None:
                 windows = planner.open_ended(lower, count, end)
             per_job = count // len(windows) if count else None
-            reader = BulkReader(context.bulk, planner, output, per_job, fallback=rest)
+            reader = BulkReader(context.bulk, planner, output, per_job, rest, context.bulk_slots)
         reached = lower
 
         def checkpoint(position: Position) -> None:

@@ -21,12 +21,13 @@ from source_salesforce.soql import Position
 logger = logging.getLogger("airbyte")
 
 MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size is reported, not split further
-# Records per Bulk job when no window size is configured: small enough that jobs pipeline (one is processed by
-# Salesforce while the previous one's results are read) and state is saved often, large enough to cost few calls.
-BULK_WINDOW_RECORDS = 500_000
-# A full refresh windows only beyond this: each window is a filtered job that rescans the object server-side,
-# which (measured against the emulator) costs more than the overlap gains below a million records.
-BULK_FULL_REFRESH_WINDOW_RECORDS = 1_000_000
+# Records per Bulk job when no window size is configured: a large read becomes several jobs, which Salesforce runs side
+# by side and whose results download side by side (each response's bandwidth is bounded), while state is saved after
+# each; few enough that the extra calls (a job costs about four) do not matter. Measured against the emulator with no
+# latency, 200,000-record windows read as fast as one job.
+BULK_WINDOW_RECORDS = 200_000
+# A full refresh is windowed the same way, on SystemModstamp; its last window has no upper bound.
+BULK_FULL_REFRESH_WINDOW_RECORDS = 200_000
 
 
 @dataclass(frozen=True)

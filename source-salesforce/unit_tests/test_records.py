@@ -1,5 +1,5 @@
 from source_salesforce.records import RecordShaper
-from source_salesforce.schema import from_describe
+from source_salesforce.schema import ParentKey, from_describe
 
 
 def shaped_csv(shaper, cells):
@@ -137,3 +137,31 @@ def test_the_generated_csv_row_shaper_gives_what_the_generic_one_does():
         "street": "Main St",
         "latitude": 4.0,
     }
+
+
+def test_a_parent_external_id_is_nested_alike_from_rest_and_csv():
+    """REST nests the parent with `attributes`; Bulk gives a flat column (shaped by generated code, or the generic
+    path): all become {"Account__r": {"Key__c": ...}}, null without a value."""
+    schema = from_describe(DESCRIBE)
+    schema.add_parents([ParentKey("Account__c", "Account__r", "Account", "Key__c", "double")])
+    shaper = RecordShaper(schema, ["Id", "Loc__c", "Account__r"])
+    assert shaper.columns == ["Id", "Loc__Latitude__s", "Loc__Longitude__s", "Account__r.Key__c"]
+    assert shaper.field_columns == ["Id", "Loc__Latitude__s", "Loc__Longitude__s"]
+    parent = {"attributes": {"type": "Account", "url": "/services/data/v62.0/sobjects/Account/001"}, "Key__c": 7}
+    rest = shaper.from_rest({"Id": "a01", "Loc__Latitude__s": 1.5, "Loc__Longitude__s": 2.5, "Account__r": parent})
+    expected = {"Id": "a01", "Account__r": {"Key__c": 7.0}, "Loc__c": {"latitude": 1.5, "longitude": 2.5}}
+    assert rest == expected and type(rest["Account__r"]["Key__c"]) is float
+    cells = {"Id": "a01", "Loc__Latitude__s": "1.5", "Loc__Longitude__s": "2.5", "Account__r.Key__c": "7"}
+    assert shaped_csv(shaper, cells) == expected
+    assert list(shaped_csv(shaper, cells)) == list(rest)  # same key order
+    generic = shaper._generic_csv_row_shaper(list(cells))
+    assert generic(list(cells.values())) == expected
+    no_parent = {**cells, "Account__r.Key__c": ""}
+    assert shaped_csv(shaper, no_parent)["Account__r"] is None
+    assert shaper.from_rest({"Id": "a01", "Account__r": None})["Account__r"] is None
+    assert shaper.from_rest({"Id": "a01", "Account__r": {"Key__c": None}})["Account__r"] is None
+    assert schema.json_schema["properties"]["Account__r"] == {
+        "type": ["object", "null"],
+        "properties": {"Key__c": {"type": ["number", "null"]}},
+    }
+    assert "Account__r" not in RecordShaper(schema, ["Id"]).from_rest({"Id": "a01", "Account__r": parent})

@@ -22,6 +22,7 @@ from .errors import (
 from .ids import to_18
 from .parser import parse
 from .plan import QueryPlan
+from .polymorphic import TYPE_COLUMN, NameEntity
 from .query import (
     Aggregate,
     Aliased,
@@ -59,9 +60,11 @@ _BASE_KEYS = {"address": ("city", "country", "geocodeAccuracy", "latitude", "lon
                           "street"), "location": ("latitude", "longitude")}  # fmt: skip
 
 BULK_COMPOUND = "Selecting compound data not supported in Bulk Query"
-BULK_SUBQUERY = "Aggregate Relationship not supported in Bulk Query"
+# Salesforce's own Data Loader recognises a Bulk 2.0 subquery refusal by this text.
+BULK_SUBQUERY = "Aggregate Relationships not supported in Bulk Query"
 BULK_COUNT = "Aggregate queries are not supported in Bulk Query"
 BULK_OFFSET = "OFFSET is not supported in Bulk Query"
+# The Bulk API 2.0 guide lists TYPEOF among the clauses it does not support; its exact wording is not documented.
 BULK_TYPEOF = "TYPEOF is not supported in Bulk Query"
 AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
 
@@ -76,6 +79,7 @@ class _Join:
     object: ObjectInfo
     on: str  # the LEFT JOIN condition
     parent_key: tuple[str, ...]  # the join this one hangs from (() for the root)
+    source: str = ""  # what is joined when not the object's own table (the Name entity's view)
 
 
 @dataclass
@@ -140,11 +144,14 @@ class _Compiler:
             for candidate in info.fields:
                 if not candidate.relationship_name or not candidate.reference_to:
                     continue
-                # A polymorphic reference (Owner -> Group, User) joins the first target this org can query.
-                targets = (self.schema.object(name) for name in candidate.reference_to)
-                target = next((t for t in targets if t is not None and t.queryable), None)
-                if target is not None:
-                    known[candidate.relationship_name.lower()] = (candidate, target)
+                targets = [self.schema.object(name) for name in candidate.reference_to]
+                queryable = tuple(t for t in targets if t is not None and t.queryable)
+                if len(queryable) > 1:
+                    # A polymorphic reference (Owner -> User or Group) reaches the Name entity: the record it
+                    # actually points at, whichever object that is.
+                    known[candidate.relationship_name.lower()] = (candidate, NameEntity(queryable))
+                elif queryable:
+                    known[candidate.relationship_name.lower()] = (candidate, queryable[0])
             self._relationships[id(info)] = known
         return known
 
@@ -171,6 +178,7 @@ class _Compiler:
                     target,
                     f'{{alias}}."Id" = {alias}.{quote(reference.name)}',
                     parent_key,
+                    target.source_sql() if isinstance(target, NameEntity) else "",
                 )
                 join.on = join.on.format(alias=join.alias)
                 self.joins[key] = join
@@ -190,7 +198,7 @@ class _Compiler:
                 needed.add(key)
                 key = self.joins[key].parent_key
         return "".join(
-            f" LEFT JOIN {quote(join.object.name)} {join.alias} ON {join.on}"
+            f" LEFT JOIN {join.source or quote(join.object.name)} {join.alias} ON {join.on}"
             for key, join in self.joins.items()
             if key in needed
         )
@@ -249,6 +257,8 @@ class _Compiler:
                 if parent is None:
                     join = self.joins[key]
                     parent = parents[key] = rows.Parent(join.object.name, sql.add(f'{join.alias}."Id"'))
+                    if isinstance(join.object, NameEntity):  # its url names the object the record belongs to
+                        parent.url_type_index = sql.add(f"{join.alias}.{quote(TYPE_COLUMN)}")
                     target.children.append((relationship, parent))
                 target = parent
             info = resolved.field

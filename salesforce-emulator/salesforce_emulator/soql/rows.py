@@ -45,6 +45,7 @@ class Parent:
     type_name: str
     id_index: int
     children: list[tuple[str, Node]] = field(default_factory=list)
+    url_type_index: int | None = None  # where the url's object name is, when not type_name (the Name entity)
 
     def child(self, key: str) -> Node | None:
         return next((node for name, node in self.children if name == key), None)
@@ -77,7 +78,8 @@ def _json(node: Node) -> str:
 
 
 def _object(node: Parent) -> str:
-    url = f"base + {node.type_name + '/'!r} + r[{node.id_index}]"
+    sobject = repr(node.type_name + "/") if node.url_type_index is None else f"r[{node.url_type_index}] + '/'"
+    url = f"base + {sobject} + r[{node.id_index}]"
     entries = [f"'attributes': {{'type': {node.type_name!r}, 'url': {url}}}"]
     entries += [f"{key!r}: {_json(child)}" for key, child in node.children]
     return "{" + ", ".join(entries) + "}"
