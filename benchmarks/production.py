@@ -314,9 +314,11 @@ REST query chains kept busy at once. n_i is an object's records to read, pages_i
 the emulator's Bulk settings, b_csv_i and b_json_i its Bulk CSV and REST JSON bytes (bytes per record measured on
 one object of the org, every object having the same fields). Each object takes its cheaper path (Bulk for 20,000
 records, REST for 200); an unchanged object still costs one query round trip. It is a bound, not a plan: reaching
-it needs every object split into jobs that finish together. A destination upsert reads nothing: the profile paces
-no ingest job, so its bound is the round trips of a job (token, create, upload, close, final poll) for each batch
-of P jobs of up to 100 MB. fraction_of_lower_bound = lower_bound / wall time (1.0 = as fast as the org allows).
+it needs every object split into jobs that finish together. A destination upsert reads nothing: its server-side
+work is its n records at the ingest rate (ingest_rows_per_second, per job), spread over P jobs at once, plus one
+job's start delay (ingest_start_seconds) and round trips (token, create, upload, close, final poll):
+RT + 5 RT + start_ingest + n / rate_ingest / P. fraction_of_lower_bound = lower_bound / wall time (1.0 = as fast as
+the org allows).
 
 The machine's own bound is the same workload at zero latency (`zero_latency` rows): on 2 shared cores that is what
 the emulator and the connector's CPU need; fraction_of_machine_bound = zero-latency wall / production wall. The
@@ -400,12 +402,19 @@ def read_bound(profile: dict[str, Any], sizes: Sizes, counts: list[int]) -> dict
     }
 
 
-def upsert_bound(profile: dict[str, Any], csv_bytes: int) -> dict[str, Any]:
+def upsert_bound(profile: dict[str, Any], csv_bytes: int, records: int) -> dict[str, Any]:
     from salesforce_api.bulk import MAX_JOB_BYTES
 
     rt, slots = profile["round_trip_seconds"], profile["max_bulk_query_jobs"]
-    jobs = max(1, math.ceil(csv_bytes / MAX_JOB_BYTES))
-    return {"lower_bound_s": round(rt + 5 * rt * math.ceil(jobs / slots), 3), "jobs": jobs, "csv_bytes": csv_bytes}
+    start, rate = profile.get("ingest_start_seconds", 0.0), profile.get("ingest_rows_per_second", 0.0)
+    work = records / rate if rate else 0.0  # job-seconds of ingest, however the records are split into jobs
+    return {
+        "lower_bound_s": round(rt + 5 * rt + start + work / slots, 3),
+        "server_work_s": round(work, 2),
+        "parallelism": slots,
+        "jobs_of_100_mb": max(1, math.ceil(csv_bytes / MAX_JOB_BYTES)),
+        "csv_bytes": csv_bytes,
+    }
 
 
 def add_fractions(result: dict[str, Any], bound: float) -> None:
@@ -607,7 +616,7 @@ def destination_upsert(
             if run.error or held != size:
                 raise RuntimeError(f"{label}: the org holds {held} of {size} records ({run.error or 'no error'})")
             if label == "ours":
-                result.update(upsert_bound(profile, _csv_bytes(messages)))
+                result.update(upsert_bound(profile, _csv_bytes(messages), size))
         finally:
             org.stop()
     add_fractions(result, result["lower_bound_s"])

@@ -1,9 +1,11 @@
 """Bulk API 2.0 ingest jobs gathered on disk, and the outcome of each record read back from its job.
 
 `BulkJobs` collects the records of one stream into a CSV file (in memory while small, then on disk) until the job
-would pass `max_bytes`, a field appears that the file's header lacks, or a key (external id or Id) repeats. Then the
-job is uploaded and Salesforce processes it while the next one gathers. At most one job per stream is in flight: the
-next is uploaded only once the previous one is settled, so records sharing a key are applied in order.
+would pass `max_bytes` or `max_records`, a field appears that the file's header lacks, or a key (external id or Id)
+repeats. Then the job is uploaded (by a background thread) and Salesforce processes it while the next one gathers.
+Up to `concurrency` jobs per stream are in flight at once, settled oldest first. A job holding a key that a job in
+flight also holds is uploaded only once that job is settled: Salesforce runs jobs in flight in parallel, so two
+writes of one key in two of them could land in either order.
 
 Beside the CSV, each record is kept (pickled, also spooled to disk) in row order. A job whose counters say that every
 row was processed and none failed is settled without downloading anything. Otherwise its failed (and, for a failed
@@ -17,8 +19,9 @@ import logging
 import pickle
 import tempfile
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -56,13 +59,14 @@ class _Part:
     count: int = 0
     oldest: int | None = None  # smallest stream position held
     keys: array[int] = field(default_factory=lambda: array("q"))  # hashes of the keys: 8 bytes each
+    after: int = 0  # the newest job in flight that holds one of these keys: this one is uploaded once it is settled
 
     @classmethod
-    def new(cls, header: list[str]) -> _Part:
+    def new(cls, header: list[str], spool_bytes: int = SPOOL_BYTES) -> _Part:
         head = csv_bytes([header])
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by upload
+        spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - closed by upload
         spool.write(head)
-        records = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed once settled
+        records = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - closed once settled
         return cls(header, spool, records, len(head))
 
     def add(self, records: Sequence[PreparedRecord], rows: bytes, keys: set[int], keep_data: bool) -> None:
@@ -87,6 +91,15 @@ class _Part:
         self.records.close()
 
 
+@dataclass
+class _InFlight:
+    """A job handed to the upload thread: `upload` gives its id once it is created, filled and closed."""
+
+    seq: int
+    part: _Part
+    upload: Future[str]
+
+
 class BulkJobs:
     def __init__(
         self,
@@ -97,27 +110,34 @@ class BulkJobs:
         external_id_field: str | None = None,
         assignment_rule_id: str | None = None,
         max_bytes: int = MAX_JOB_BYTES,
+        max_records: int | None = None,
+        concurrency: int = 1,
         keep_data: bool = True,
         on_settled: Callable[[Failures], Failures] = lambda failures: failures,
     ) -> None:
-        """`on_settled` sees each settled job's failures before the next job is uploaded (to write retryable ones
-        again while no later job can overtake them) and returns those that remain. Without `keep_data`, a failed
-        record comes back without its incoming data (kept only for a rejected-records file)."""
+        """`on_settled` sees each settled job's failures before any later job holding one of their keys is uploaded
+        (to write retryable ones again while no later write of the key can overtake them) and returns those that
+        remain. Without `keep_data`, a failed record comes back without its incoming data (kept only for a
+        rejected-records file)."""
         self.bulk = bulk
         self.sobject = sobject
         self.operation = operation
         self.external_id_field = external_id_field if operation == "upsert" else None
         self.assignment_rule_id = assignment_rule_id
         self.max_bytes = max_bytes
+        self.max_records = max_records
+        self.concurrency = max(1, concurrency)
         self.on_settled = on_settled
         self.keep_data = keep_data
         self.key_field = {"update": "Id", "delete": "Id", "upsert": external_id_field}.get(operation)
         self.open: _Part | None = None
-        self.in_flight: tuple[str, _Part] | None = None
+        self.in_flight: deque[_InFlight] = deque()  # oldest first
+        self.submitted = 0
+        self._uploader: ThreadPoolExecutor | None = None
 
     def oldest_position(self) -> int | None:
         """The smallest stream position of a record whose outcome is not known yet."""
-        parts = [self.open, self.in_flight[1] if self.in_flight else None]
+        parts = [self.open, *(job.part for job in self.in_flight)]
         return min((p.oldest for p in parts if p is not None and p.oldest is not None), default=None)
 
     def add(self, records: Sequence[PreparedRecord]) -> Failures:
@@ -129,12 +149,18 @@ class BulkJobs:
                 failures.append((record, missing_key(self.key_field)))
             else:
                 sendable.append(record)
+        if any(job.upload.done() and job.upload.exception() is not None for job in self.in_flight):
+            while self.in_flight:  # an upload failed: fail now (settling up to it raises its error), not jobs later
+                failures.extend(self._settle_oldest())
         if sendable:
             failures.extend(self._gather(sendable))
         return failures
 
     def _gather(self, records: Sequence[PreparedRecord]) -> Failures:
         failures: Failures = []
+        if self.max_records and len(records) > self.max_records:
+            cut = self.max_records
+            return self._gather(records[:cut]) + self._gather(records[cut:])
         if self.operation == "delete":
             header = ["Id"]
         else:
@@ -149,21 +175,49 @@ class BulkJobs:
         keys = {hash(r.values[self.key_field]) for r in records} if self.key_field else set()
         part = self.open
         if part is not None and (
-            not same_header or part.size + len(rows) > self.max_bytes or not keys.isdisjoint(part.keys)
+            not same_header
+            or part.size + len(rows) > self.max_bytes
+            or (self.max_records is not None and part.count + len(records) > self.max_records)
+            or not keys.isdisjoint(part.keys)
         ):
             failures.extend(self.submit())
             part = None
         if part is None:
-            part = self.open = _Part.new(header)
+            # The parts held at once (the gathering one and those in flight) share the memory two parts used to.
+            part = self.open = _Part.new(header, max(1_000_000, 2 * SPOOL_BYTES // (self.concurrency + 1)))
+        if keys:
+            # Newest first: a job holding one of these keys is waited for, and so are the jobs before it. No job
+            # goes in flight while this part gathers, so these are all the jobs the part must not overtake.
+            for job in reversed(self.in_flight):
+                if job.seq <= part.after:
+                    break
+                if not keys.isdisjoint(job.part.keys):
+                    part.after = job.seq
+                    break
         part.add(records, rows, keys, self.keep_data)
         return failures
 
     def submit(self) -> Failures:
-        """Upload the gathering job (after settling the one in flight); returns the failures settled."""
+        """Hand the gathering job to the upload thread, once the jobs it must follow are settled and there is room
+        in flight; returns the failures settled."""
         if self.open is None:
             return []
-        failures = self._settle_in_flight()
         part, self.open = self.open, None
+        failures: Failures = []
+        try:
+            while self.in_flight and (self.in_flight[0].seq <= part.after or len(self.in_flight) >= self.concurrency):
+                failures.extend(self._settle_oldest())
+        except BaseException:
+            part.close()
+            raise
+        if self._uploader is None:
+            # One thread: jobs are created in the order they gathered; this thread goes on gathering meanwhile.
+            self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bulk-upload-{self.sobject}")
+        self.submitted += 1
+        self.in_flight.append(_InFlight(self.submitted, part, self._uploader.submit(self._upload, part)))
+        return failures
+
+    def _upload(self, part: _Part) -> str:
         try:
             job_id = self.bulk.start_ingest(
                 self.sobject, self.operation, part.csv,
@@ -173,27 +227,31 @@ class BulkJobs:
             part.close()
             raise
         logger.info("Bulk job %s: %d records for %s uploaded (%d bytes)", job_id, part.count, self.sobject, part.size)
-        self.in_flight = (job_id, part)
-        return failures
+        return job_id
 
     def settle(self) -> Failures:
         """Upload what is gathered and wait for every job: afterwards each record has its outcome."""
         failures = self.submit()
-        failures.extend(self._settle_in_flight())
+        while self.in_flight:
+            failures.extend(self._settle_oldest())
         return failures
 
     def close(self) -> None:
-        for part in (self.open, self.in_flight[1] if self.in_flight else None):
+        if self._uploader is not None:
+            # An upload under way finishes (its job then runs without us); queued ones are dropped.
+            self._uploader.shutdown(wait=True, cancel_futures=True)
+            self._uploader = None
+        for part in (self.open, *(job.part for job in self.in_flight)):
             if part is not None:
                 part.close()
-        self.open = self.in_flight = None
+        self.open = None
+        self.in_flight.clear()
 
-    def _settle_in_flight(self) -> Failures:
-        if self.in_flight is None:
-            return []
-        job_id, part = self.in_flight
-        self.in_flight = None
+    def _settle_oldest(self) -> Failures:
+        flight = self.in_flight.popleft()
+        part = flight.part
         try:
+            job_id = flight.upload.result()
             job = self.bulk.wait_ingest(job_id, expected_records=part.count)
             if job.state in ("Failed", "Aborted"):
                 logger.warning(

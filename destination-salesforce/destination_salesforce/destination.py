@@ -6,11 +6,13 @@ import argparse
 import difflib
 import io
 import logging
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.exception_handler import init_uncaught_exception_handler
+from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -134,8 +136,11 @@ class DestinationSalesforce(Destination):
         self, cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog, input_messages: Iterable[AirbyteMessage]
     ) -> Iterator[AirbyteMessage]:
         check_stream_entries(cfg, catalog)
-        session = connect(cfg.credentials, api_version=cfg.api_version)
-        rest, bulk = RestClient(session), BulkClient(session)
+        # Connections for the Collections calls in flight, the upload threads and the main thread's polls.
+        session = connect(cfg.credentials, api_version=cfg.api_version, pool_size=max(10, cfg.concurrency + 4))
+        # Polls at most 2 s apart: Salesforce reports a job's progress only per internal batch of 10,000 records, too
+        # coarse for the poll to aim at a job's end, and the last job's wait is time the whole write waits.
+        rest, bulk = RestClient(session), BulkClient(session, poll_max=2.0)
         describes = Describes(rest)
         plans: dict[tuple[str | None, str], StreamPlan] = {}
         for configured in catalog.streams:
@@ -240,8 +245,14 @@ class DestinationSalesforce(Destination):
             print(catalog_to_json(catalog), flush=True)
             return
         for message in self.run_cmd(parsed):
-            # Flushed per message: the platform checkpoints on each STATE as soon as it sees it.
-            print(message_to_json(message), flush=True)
+            line = message_to_json(message) + "\n"
+            # One write, under the lock of the log lines' buffer: upload and Collections threads log too, and a line
+            # of theirs must neither land inside this one nor stay behind it. Flushed per message: the platform
+            # checkpoints on each STATE as soon as it sees it.
+            with PRINT_BUFFER.lock:
+                PRINT_BUFFER.flush()
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
 
 def check_stream_entries(cfg: WriterConfig, catalog: ConfiguredAirbyteCatalog) -> None:

@@ -37,6 +37,10 @@ from destination_salesforce.writers import (
 ASSIGNMENT_RULE_OBJECTS = {"Lead", "Case"}  # Bulk API 2.0's assignmentRuleId applies to these
 RETRY_CHUNK = 10_000
 RESCUE_MIN = 200  # records a failed Bulk job left unprocessed go through Collections from this many down
+# With several jobs in flight, a job holds at most this many records (2 of Salesforce's internal batches of 10,000),
+# so that a large load is spread over jobs that run in parallel instead of filling one 100 MB job after another, and
+# the last job, which runs after the input ended, is short.
+CONCURRENT_JOB_RECORDS = 20_000
 
 
 def is_event(sobject: str) -> bool:
@@ -261,6 +265,9 @@ class StreamPlan:
     def close(self) -> None:
         if self.jobs is not None:
             self.jobs.close()
+        close_collections = getattr(self.collections, "close", None)
+        if close_collections is not None:
+            close_collections()
 
     def _retry(self, failures: Failures) -> Failures:
         """Failures of a settled Bulk job, after the retryable ones were written again (in chunks, so that a whole
@@ -416,7 +423,12 @@ def writers(
     # and so do the last records of a Bulk job that failed as a whole (StreamPlan._rescue).
     chosen: dict[str, Any] = {
         "collections": CollectionsWriter(
-            rest, sobject, operation, external_id_field=key, auto_assign_header=config.auto_assign_header
+            rest,
+            sobject,
+            operation,
+            external_id_field=key,
+            auto_assign_header=config.auto_assign_header,
+            concurrency=config.concurrency,
         )
     }
     bulk_cannot_assign = config.auto_assign and not config.assignment_rule_id and sobject in ASSIGNMENT_RULE_OBJECTS
@@ -427,6 +439,8 @@ def writers(
         "external_id_field": key,
         "assignment_rule_id": config.assignment_rule_id if config.auto_assign else None,
         "max_bytes": config.bulk_job_size_mb * 1_000_000,
+        "max_records": CONCURRENT_JOB_RECORDS if config.concurrency > 1 else None,
+        "concurrency": config.concurrency,
         "keep_data": config.rejected_records_path is not None,
     }
     chosen["bulk_threshold"] = config.bulk_threshold if config.api == "auto" else None

@@ -139,6 +139,7 @@ class WriterConfig:
     api: str = "auto"
     bulk_threshold: int = 2000
     bulk_job_size_mb: int = 100
+    concurrency: int = 4
     max_rejected_records: int | None = None
     max_rejected_ratio: float | None = None
     rejected_records_path: str | None = None
@@ -161,6 +162,7 @@ class WriterConfig:
             api=config.get("api", "auto"),
             bulk_threshold=int(config.get("bulk_threshold", 2000)),
             bulk_job_size_mb=int(config.get("bulk_job_size_mb", 100)),
+            concurrency=int(config.get("concurrency", 4)),
             max_rejected_records=config.get("max_rejected_records"),
             max_rejected_ratio=config.get("max_rejected_ratio"),
             rejected_records_path=config.get("rejected_records_path") or None,

@@ -1,9 +1,10 @@
 """The write paths behind one interface: `write(records) -> one Outcome per record, in order`.
 
-- CollectionsWriter: sObject Collections, 200 records per call, allOrNone=false, Sforce-Auto-Assign explicit.
+- CollectionsWriter: sObject Collections, 200 records per call, allOrNone=false, Sforce-Auto-Assign explicit; up to
+  `concurrency` calls in flight, a call holding a key (external id or Id) of a call in flight sent only after it.
 - BulkWriter (bulk_jobs.py): Bulk API 2.0 ingest jobs.
 - PlatformEventWriter: Collections inserts into an `X__e`, each event judged by `success` (a published event may
-  carry an OPERATION_ENQUEUED entry in `errors`).
+  carry an OPERATION_ENQUEUED entry in `errors`), one call at a time so that events are published in order.
 
 `write_with_retries` resubmits the records whose failure is retryable (row locks, unprocessed Bulk rows) and
 turns an exhausted event allocation into a fatal error.
@@ -14,7 +15,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,18 +71,52 @@ class CollectionsWriter:
         *,
         external_id_field: str | None = None,
         auto_assign_header: str = "FALSE",
+        concurrency: int = 1,
     ) -> None:
         self.rest = rest
         self.sobject = sobject
         self.operation = operation
         self.external_id_field = external_id_field
         self.headers = {"Sforce-Auto-Assign": auto_assign_header}
+        self.concurrency = max(1, concurrency)
+        self.key_field = {"update": "Id", "delete": "Id", "upsert": external_id_field}.get(operation)
+        self._pool: ThreadPoolExecutor | None = None
 
     def write(self, records: Sequence[PreparedRecord]) -> list[Outcome]:
+        """One outcome per record, in order. Calls go out `concurrency` at a time; a call holding a key that a call
+        in flight holds waits for it (and for the calls before it), so that writes of one key land in order."""
+        chunks = list(_chunks(records, COLLECTION_SIZE))
+        if self.concurrency == 1 or len(chunks) <= 1:
+            return [outcome for chunk in chunks for outcome in self._write_chunk(chunk)]
+        if self._pool is None:
+            name = f"collections-{self.sobject}"
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=name)
         outcomes: list[Outcome] = []
-        for chunk in _chunks(records, COLLECTION_SIZE):
-            outcomes.extend(self._write_chunk(chunk))
+        window: deque[tuple[Future[list[Outcome]], set[Any]]] = deque()  # calls in flight, oldest first
+        try:
+            for chunk in chunks:
+                keys = self._keys(chunk)
+                last = max((i for i, (_, held) in enumerate(window) if not keys.isdisjoint(held)), default=-1)
+                while window and (last >= 0 or len(window) >= self.concurrency):
+                    outcomes.extend(window.popleft()[0].result())
+                    last -= 1
+                window.append((self._pool.submit(self._write_chunk, chunk), keys))
+            while window:
+                outcomes.extend(window.popleft()[0].result())
+        finally:
+            for future, _ in window:  # after a failed call: the ones not started yet are not sent
+                future.cancel()
         return outcomes
+
+    def _keys(self, chunk: Sequence[PreparedRecord]) -> set[Any]:
+        if self.key_field is None:
+            return set()
+        return {r.values.get(self.key_field) for r in chunk} - {None, ""}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _write_chunk(self, chunk: Sequence[PreparedRecord]) -> list[Outcome]:
         if self.operation == "delete":

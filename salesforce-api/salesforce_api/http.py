@@ -159,7 +159,7 @@ class SalesforceSession:
         self.http.mount("http://", adapter)
         self._token: Token | None = None
         self._login_lock = threading.Lock()
-        self._counter = itertools.count(1)
+        self._calls_lock = threading.Lock()  # threads share the session: the count must not go backwards
         self._calls = 0
         # (the Date header of the latest response, time.monotonic() when it came): Salesforce's clock, which
         # decides which records a time bound covers, whatever this machine's clock says.
@@ -305,7 +305,8 @@ class SalesforceSession:
             send_headers["Authorization"] = f"Bearer {token.access_token}"
             if start_of_body is not None:
                 data.seek(start_of_body)
-            self._calls = next(self._counter)
+            with self._calls_lock:
+                self._calls += 1
             try:
                 response = self.http.request(
                     method,

@@ -364,3 +364,33 @@ def test_closing_a_job_fetched_ahead_drops_its_pages_and_frees_the_budget(emulat
     job.close()
     time.sleep(0.5)  # the download stops at its next page
     assert budget._held == 0 and job._pages.empty()
+
+
+def test_threads_sharing_a_session_whose_token_expires_log_in_again_once(emulator):
+    """Several threads meet the expired session at once: one logs in again, the others use its token; the call
+    counter counts every call."""
+    import threading
+
+    session = connect(emulator.credentials())
+    rest = RestClient(session)
+    rest.limits()
+    logins = []
+    login = session.authenticator.login
+    session.authenticator.login = lambda http: logins.append(1) or login(http)
+    emulator.admin.latency(round_trip_seconds=0.2)  # the calls overlap
+    emulator.admin.add_fault(path="/limits", kind="expire_session", count=6)
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def work():
+        barrier.wait()
+        answers.append("DailyApiRequests" in rest.limits())
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [True] * 6
+    assert len(logins) == 1
+    assert session.calls == 1 + 6 + 6  # the first call, six refused, six again

@@ -292,7 +292,7 @@ def _change_state(request: Request, registry: JobRegistry, job: Job, state: Any)
                 return "InvalidBatch : No data was uploaded to this job"
             return bulk_ingest.process(j, org, batch_size)
 
-        registry.run_later(job, work)
+        registry.run_later(job, work, **org.latency.ingest_pacing())
         return json_response(job.changed())
     return _error("INVALIDJOBSTATE", f"Invalid state change for a {job.kind} job: {state}")
 

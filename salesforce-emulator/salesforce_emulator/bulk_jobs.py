@@ -27,6 +27,7 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 QUERY_OPERATIONS = {"query", "queryAll"}
 INGEST_OPERATIONS = {"insert", "update", "upsert", "delete", "hardDelete"}
 TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
+INGEST_BATCH = 10_000  # Salesforce splits an ingest job into internal batches of this many records
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Job:
     # Query results: bytes of the header line and the row offset index (see bulk_query).
     results: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # An ingest job held InProgress by a latency profile's row rate: (time.monotonic() it started, rows per second).
+    pace: tuple[float, float] | None = None
 
     @property
     def delimiter(self) -> str:
@@ -139,7 +142,7 @@ class Job:
         body.update(
             {"jobType": self.job_type, "lineEnding": self.line_ending, "columnDelimiter": self.column_delimiter}
         )
-        body["numberRecordsProcessed"] = self.processed
+        body["numberRecordsProcessed"] = self.visible_processed()
         if self.kind == "ingest":
             body["numberRecordsFailed"] = self.failed
         body["retries"] = 0
@@ -150,6 +153,15 @@ class Job:
         if self.error_message is not None:
             body["errorMessage"] = self.error_message
         return body
+
+    def visible_processed(self) -> int:
+        """The processed count a client sees: while a paced ingest job is held InProgress, it grows at the row rate
+        in whole internal batches of 10,000 records, as Salesforce counts a batch's records once the batch is done."""
+        if self.pace is None or self.state != "InProgress":
+            return self.processed
+        started, rate = self.pace
+        done = int((time.monotonic() - started) * rate) // INGEST_BATCH * INGEST_BATCH
+        return min(self.processed, done)
 
     def list_entry(self) -> dict[str, Any]:
         body = self._head()
@@ -226,6 +238,8 @@ class JobRegistry:
                 error = f"InternalServerError : {type(exc).__name__}"
             hold = started + job.processed / rows_per_second - time.monotonic() if rows_per_second > 0 else 0.0
             if hold > 0 and not error:
+                if job.kind == "ingest":
+                    job.pace = (started, rows_per_second)
                 loop.call_soon_threadsafe(loop.call_later, hold, finish, error, started)
             else:
                 finish(error, started)

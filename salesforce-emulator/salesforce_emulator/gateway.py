@@ -26,7 +26,6 @@ DATA_PREFIX = "/services/data/"
 # Other Salesforce calls (login, identity): a latency profile's round trip applies to them too.
 OTHER_SALESFORCE_PREFIXES = ("/services/oauth2/", "/services/Soap/", "/id/")
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path; faults marked token_endpoint apply here
-QUERY_PAGE = re.compile(r"^/(query|queryAll)(/[^/]+)?/?$")
 BULK_QUERY_CREATE = re.compile(r"^/jobs/query/?$")
 # Header names whose spelling is not the capitalized words of their lowercase form.
 HEADER_NAMES = {b"sforce-numberofrecords": b"Sforce-NumberOfRecords", b"www-authenticate": b"WWW-Authenticate"}
@@ -98,7 +97,7 @@ class Gateway:
                 message = f"Max number of concurrent Bulk API 2.0 query jobs ({limit_text}) exceeded."
                 await _send_json(send, 400, [{"errorCode": "LIMIT_EXCEEDED", "message": message}], limit_header)
                 return
-            paced = PacedSend(send, latency.profile, method == "GET" and bool(QUERY_PAGE.match(rest)))
+            paced = PacedSend(send, latency.profile, latency.seconds_per_record(method, rest))
             await self._answer(scope, receive, paced.send, token, limit_header)
         finally:
             latency.release(ticket)

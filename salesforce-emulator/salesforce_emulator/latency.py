@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import orjson
 
+QUERY_PAGE = re.compile(r"^/(query|queryAll)(/[^/]+)?/?$")
+COLLECTIONS = re.compile(r"^/composite/sobjects(/[^/]+/[^/]+)?/?$")  # create, update, delete; upsert on a key
 CONCURRENT_REQUESTS = [
     {"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
 ]
@@ -27,6 +30,9 @@ class LatencyProfile:
     query_seconds_per_record: float = 0.0  # REST query and queryMore: server time per record of the page
     bulk_start_seconds: float = 0.0  # a Bulk query job waits this long in UploadComplete before it runs
     bulk_rows_per_second: float = 0.0  # server-side rate of one Bulk query job (0: as fast as the machine)
+    ingest_start_seconds: float = 0.0  # a Bulk ingest job waits this long in UploadComplete before it runs
+    ingest_rows_per_second: float = 0.0  # server-side rate of one Bulk ingest job (0: as fast as the machine)
+    collections_seconds_per_record: float = 0.0  # sObject Collections: server time per record of the call
     download_bytes_per_second: float = 0.0  # bandwidth of one response body (0: unbounded)
     long_running_seconds: float = 20.0  # a request running this long counts as long-running
     max_long_running_requests: int = 0  # past this many long-running requests, new ones are refused (0: no limit)
@@ -40,6 +46,9 @@ PROFILES: dict[str, LatencyProfile] = {
         query_seconds_per_record=0.0002,
         bulk_start_seconds=2.0,
         bulk_rows_per_second=25_000.0,
+        ingest_start_seconds=1.0,
+        ingest_rows_per_second=5_000.0,
+        collections_seconds_per_record=0.004,
         download_bytes_per_second=10_000_000.0,
         long_running_seconds=20.0,
         max_long_running_requests=10,
@@ -113,35 +122,49 @@ class Latency:
         """How a Bulk query job of this org is paced (see JobRegistry.run_later)."""
         return {"start_delay": self.profile.bulk_start_seconds, "rows_per_second": self.profile.bulk_rows_per_second}
 
+    def ingest_pacing(self) -> dict[str, float]:
+        """How a Bulk ingest job of this org is paced (see JobRegistry.run_later)."""
+        profile = self.profile
+        return {"start_delay": profile.ingest_start_seconds, "rows_per_second": profile.ingest_rows_per_second}
+
+    def seconds_per_record(self, method: str, rest: str) -> float:
+        """Server time per record of a REST query page or an sObject Collections call (0 for other calls)."""
+        if method == "GET" and QUERY_PAGE.match(rest):
+            return self.profile.query_seconds_per_record
+        if method in ("POST", "PATCH", "DELETE") and COLLECTIONS.match(rest):
+            return self.profile.collections_seconds_per_record
+        return 0.0
+
 
 def _copy(profile: LatencyProfile) -> LatencyProfile:
     return LatencyProfile(**asdict(profile))
 
 
 class PacedSend:
-    """Wraps a response's ASGI `send`: bodies go out no faster than the profile's bandwidth, and a REST query page
-    waits for its records' server time before its first byte.
+    """Wraps a response's ASGI `send`: bodies go out no faster than the profile's bandwidth, and an answer whose
+    server time grows with its records (a REST query page, an sObject Collections call) waits `per_record` seconds
+    per record before its first byte.
 
     Use the bound method `send`; `transport` is the connection's, so a fault can still cut the connection.
     """
 
-    def __init__(self, send: Any, profile: LatencyProfile, query_page: bool) -> None:
+    def __init__(self, send: Any, profile: LatencyProfile, per_record: float = 0.0) -> None:
         self._send = send
         self._profile = profile
-        self._query_page = query_page and profile.query_seconds_per_record > 0
+        self._per_record = per_record
         self._start: dict[str, Any] | None = None
         self.transport = getattr(getattr(send, "__self__", None), "transport", None)
 
     async def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start" and self._query_page:
-            self._start = message  # held until the body tells how many records the page has
+        if message["type"] == "http.response.start" and self._per_record > 0:
+            self._start = message  # held until the body tells how many records the answer has
             return
         if message["type"] == "http.response.body":
             body = message.get("body", b"")
             bandwidth = self._profile.download_bytes_per_second
             delay = len(body) / bandwidth if bandwidth else 0.0
             if self._start is not None:
-                delay += _records(self._start, body) * self._profile.query_seconds_per_record
+                delay += _records(self._start, body) * self._per_record
             if delay > 0:
                 await asyncio.sleep(delay)
             if self._start is not None:
@@ -151,12 +174,14 @@ class PacedSend:
 
 
 def _records(start: dict[str, Any], body: bytes) -> int:
-    """Records on a REST query page (0 for an error answer or a body that is not a page)."""
+    """Records of a REST query page, or results of a Collections call (0 for an error answer or another body)."""
     if start.get("status") != 200:
         return 0
     try:
-        page = orjson.loads(body)
+        answer = orjson.loads(body)
     except orjson.JSONDecodeError:
         return 0
-    records = page.get("records") if isinstance(page, dict) else None
+    if isinstance(answer, list):  # Collections: one result per record
+        return len(answer)
+    records = answer.get("records") if isinstance(answer, dict) else None
     return len(records) if isinstance(records, list) else 0

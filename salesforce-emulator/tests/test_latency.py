@@ -178,3 +178,64 @@ def test_through_the_proxy_the_profile_applies_to_the_login_too(emulator_factory
     answer, elapsed = timed(lambda: http.post("https://login.salesforce.com/services/oauth2/token", data=form))
     assert answer.status_code == 200
     assert elapsed >= PROFILES["production"].round_trip_seconds
+
+
+def _ingest_job(api: Api, rows: int) -> str:
+    job = api("POST", "/jobs/ingest", json={"object": "Account", "operation": "insert", "lineEnding": "LF"}).json()
+    csv = "Name\n" + "".join(f"Paced {i}\n" for i in range(rows))
+    uploaded = api("PUT", f"/jobs/ingest/{job['id']}/batches", data=csv, headers={"Content-Type": "text/csv"})
+    assert uploaded.status_code == 201
+    assert api("PATCH", f"/jobs/ingest/{job['id']}", json={"state": "UploadComplete"}).status_code == 200
+    return job["id"]
+
+
+def test_bulk_ingest_jobs_take_their_start_delay_and_row_rate(
+    emulator: Emulator, api_for: Callable[[Emulator], Api]
+) -> None:
+    api = api_for(emulator)
+    emulator.admin.latency(ingest_start_seconds=0.3, ingest_rows_per_second=20_000)  # 25,000 rows: 1.25 s
+    started = time.monotonic()
+    job_id = _ingest_job(api, 25_000)
+    seen: list[tuple[str, int]] = []
+    while not seen or seen[-1][0] != "JobComplete":
+        time.sleep(0.05)
+        info = api("GET", f"/jobs/ingest/{job_id}").json()
+        seen.append((info["state"], info["numberRecordsProcessed"]))
+    elapsed = time.monotonic() - started
+
+    assert elapsed >= 0.3 + 25_000 / 20_000
+    assert seen[-1] == ("JobComplete", 25_000)
+    in_progress = [count for state, count in seen if state == "InProgress"]
+    # The count grows while the job is held, in whole internal batches of 10,000 records.
+    assert in_progress == sorted(in_progress)
+    assert {0, 10_000, 20_000} <= set(in_progress)
+    assert all(count % 10_000 == 0 for count in in_progress)
+
+
+def test_ingest_jobs_run_in_parallel_each_at_its_own_rate(
+    emulator: Emulator, api_for: Callable[[Emulator], Api]
+) -> None:
+    api = api_for(emulator)
+    emulator.admin.latency(ingest_rows_per_second=500)  # 1,000 rows: each job held 2 s
+    jobs = [_ingest_job(api, 1_000) for _ in range(3)]
+    states: list[list[str]] = []
+    while not states or any(state != "JobComplete" for state in states[-1]):
+        time.sleep(0.05)
+        states.append([api("GET", f"/jobs/ingest/{job_id}").json()["state"] for job_id in jobs])
+    assert ["InProgress"] * 3 in states  # all three processed at once, not one after another
+
+
+def test_collections_calls_take_their_time_per_record(emulator: Emulator, api_for: Callable[[Emulator], Api]) -> None:
+    api = api_for(emulator)
+    emulator.admin.latency(collections_seconds_per_record=0.01)
+    records = [{"attributes": {"type": "Account"}, "Name": f"Timed {i}"} for i in range(100)]
+    answer, elapsed = timed(lambda: api("POST", "/composite/sobjects", json={"allOrNone": False, "records": records}))
+    assert answer.status_code == 200
+    assert len(answer.json()) == 100
+    assert elapsed >= 100 * 0.01
+    upsert = [{"attributes": {"type": "X__c"}, "External_Id__c": f"T-{i}", "Name": "t"} for i in range(50)]
+    answer, elapsed = timed(
+        lambda: api("PATCH", "/composite/sobjects/X__c/External_Id__c", json={"allOrNone": False, "records": upsert})
+    )
+    assert answer.status_code == 200
+    assert elapsed >= 50 * 0.01
