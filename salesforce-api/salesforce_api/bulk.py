@@ -227,7 +227,9 @@ class FetchedAhead:
             while True:
                 self._budget.wait_for_room(self._reading)
                 params = {"locator": locator} if locator else {}
-                body, locator = _download_csv(session, path, params, f"Bulk query {self.job_id}", spool_bytes=0)
+                # The job being read keeps a small page in memory, as a streamed read does; pages ahead go to disk.
+                spool = SPOOL_BYTES if self._reading.is_set() else 0
+                body, locator = _download_csv(session, path, params, f"Bulk query {self.job_id}", spool_bytes=spool)
                 last = not locator or locator == "null"
                 if not self._hand_over(body, last):
                     return
@@ -276,7 +278,9 @@ class FetchedAhead:
 
 
 def _size(page: IO[bytes]) -> int:
-    """A downloaded page's bytes (its file's size, whatever position it is read at)."""
+    """A downloaded page's bytes (without moving a spooled file to disk, as fileno() would)."""
+    if isinstance(page, tempfile.SpooledTemporaryFile):
+        return len(page._file.getbuffer()) if not page._rolled else os.fstat(page.fileno()).st_size  # type: ignore[attr-defined]
     return os.fstat(page.fileno()).st_size
 
 

@@ -26,8 +26,10 @@ MIN_SPLIT = timedelta(seconds=1)  # a window that still times out at this size i
 # each; few enough that the extra calls (a job costs about four) do not matter. Measured against the emulator with no
 # latency, 200,000-record windows read as fast as one job.
 BULK_WINDOW_RECORDS = 200_000
-# A full refresh is windowed the same way, on SystemModstamp; its last window has no upper bound.
-BULK_FULL_REFRESH_WINDOW_RECORDS = 200_000
+# A full refresh reads up to this many records in one job, beyond it in windows of this size on SystemModstamp:
+# measured against the emulator with no latency, 200,000-record windows read a 1M-record object 25% slower than one
+# job (2026-12-02), while an incremental read of 200,000 records was as fast in one job as in four.
+BULK_FULL_REFRESH_WINDOW_RECORDS = 1_000_000
 
 
 @dataclass(frozen=True)
