@@ -121,11 +121,12 @@ def kill_destination_after_states(config: dict, mode: str, total: int, prefix: s
     return position
 
 
-# Bulk in batch mode: jobs of 1 MB (about 33,000 of these rows), so STATEs come out when the first job settles,
-# while the second is in flight and the third gathers.
+# Bulk in batch mode: jobs of 20,000 of these rows (the cap with several jobs in flight), two in flight, so STATEs come
+# out when the first job settles, while the second is in flight and the next ones wait; with more in flight, all four
+# jobs could settle together and the kill would find everything written.
 DESTINATION_KILL_CASES = [
     pytest.param("collections", 10_000, {"batch_size": 500}, id="collections"),
-    pytest.param("bulk", 80_000, {"batch_size": 500, "bulk_job_size_mb": 1}, id="bulk-batch-mode"),
+    pytest.param("bulk", 80_000, {"batch_size": 500, "bulk_job_size_mb": 1, "concurrency": 2}, id="bulk-batch-mode"),
 ]
 
 
