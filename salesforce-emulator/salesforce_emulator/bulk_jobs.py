@@ -160,8 +160,7 @@ class Job:
         if self.pace is None or self.state != "InProgress":
             return self.processed
         started, rate = self.pace
-        done = int((time.monotonic() - started) * rate) // INGEST_BATCH * INGEST_BATCH
-        return min(self.processed, done)
+        return min(self.processed, int((time.monotonic() - started) * rate)) // INGEST_BATCH * INGEST_BATCH
 
     def list_entry(self) -> dict[str, Any]:
         body = self._head()
@@ -231,6 +230,8 @@ class JobRegistry:
             if job.cancelled.is_set() or job.state in TERMINAL_STATES:
                 return
             started = time.monotonic()
+            if rows_per_second > 0 and job.kind == "ingest":
+                job.pace = (started, rows_per_second)  # paced from the start: the count never runs ahead, then back
             job.set_state("InProgress")
             try:
                 error = work(job)
@@ -238,8 +239,6 @@ class JobRegistry:
                 error = f"InternalServerError : {type(exc).__name__}"
             hold = started + job.processed / rows_per_second - time.monotonic() if rows_per_second > 0 else 0.0
             if hold > 0 and not error:
-                if job.kind == "ingest":
-                    job.pace = (started, rows_per_second)
                 loop.call_soon_threadsafe(loop.call_later, hold, finish, error, started)
             else:
                 finish(error, started)
